@@ -1,0 +1,79 @@
+# Plenary: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := FLASK_APP=wsgi.py $(BIN)/flask
+HOST ?= 127.0.0.1
+PORT ?= 5000
+PYTEST_ARGS ?=
+
+.PHONY: run test install install-dev migrate seed serve chromium services test-sqlite test-postgresql lint bench screenshots clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+migrate: install
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) seed --demo
+
+# Creates .venv, installs, migrates, seeds, and serves on http://127.0.0.1:5000.
+run: seed
+	@echo "Plenary is on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	$(FLASK) run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium for the browser tests (Playwright's own download cannot work here).
+chromium:
+	@if [ -x /usr/bin/chromium ] || command -v chromium >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium || echo /usr/bin/chromium)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing and apt-get is not usable: browser tests will skip (and fail under CI=true)"; \
+	fi
+
+# The local PostgreSQL the tests create their databases on (started if it is down).
+services:
+	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
+		if command -v pg_ctlcluster >/dev/null 2>&1 && [ -d /etc/postgresql ]; then \
+			pg_ctlcluster --skip-systemctl-redirect $$(ls /etc/postgresql | head -n1) main start || true; \
+			for i in $$(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+		fi; \
+	fi
+
+test-sqlite: install-dev chromium
+	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
+
+test-postgresql: install-dev services
+	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS)
+
+lint: install-dev
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r app
+
+# Installs what tests need and runs everything: SQLite (with the browser), PostgreSQL, lint.
+test: install-dev chromium services
+	@echo "==> Test suite on SQLite, with the Chromium journeys"
+	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
+	@echo "==> Test suite on PostgreSQL"
+	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS)
+	@echo "==> Static checks"
+	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml -r app
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis

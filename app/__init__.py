@@ -1,0 +1,130 @@
+"""Plenary: a forum for an organisation that decides through proposals."""
+
+import logging
+
+import sqlalchemy as sa
+from flask import Flask
+
+from config import DEFAULT_SECRET_KEY, Config, config_from_env
+
+from .database import configure_sqlite, engine_options, ensure_sqlite_directory
+from .errors import register_error_handlers
+from .extensions import csrf, db, limiter, login_manager, migrate
+from .security import init_security
+
+MIN_SECRET_KEY_LENGTH = 16
+
+
+def _refuse_weak_secret(app: Flask) -> None:
+    key = app.config.get("SECRET_KEY")
+    if not key or key == DEFAULT_SECRET_KEY or len(str(key)) < MIN_SECRET_KEY_LENGTH:
+        raise SystemExit(
+            "Plenary refuses to start in production without a real SECRET_KEY: set the "
+            f"SECRET_KEY environment variable to a random string of at least "
+            f"{MIN_SECRET_KEY_LENGTH} characters (for example the output of "
+            "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`)."
+        )
+
+
+def create_app(config_class: type[Config] | None = None, overrides: dict | None = None) -> Flask:
+    """Build the application for `config_class` (PLENARY_ENV's class by default)."""
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class or config_from_env())
+    if overrides:
+        app.config.update(overrides)
+    if app.config.get("PRODUCTION"):
+        _refuse_weak_secret(app)
+    if not app.debug and not app.testing:
+        logging.basicConfig(level=logging.INFO)
+        app.logger.setLevel(logging.INFO)
+
+    from . import models  # noqa: F401 - every table on the metadata (Alembic, create_all)
+
+    ensure_sqlite_directory(app)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please sign in to do that."
+    login_manager.login_message_category = "info"
+    login_manager.session_protection = "basic"
+
+    init_security(app)
+    register_error_handlers(app)
+    _register_blueprints(app)
+    _register_template_helpers(app)
+
+    from .cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _register_blueprints(app: Flask) -> None:
+    from .articles import bp as articles_bp
+    from .auth import bp as auth_bp
+    from .main import bp as main_bp
+    from .moderation import bp as moderation_bp
+    from .proposals import bp as proposals_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(proposals_bp)
+    app.register_blueprint(articles_bp)
+    app.register_blueprint(moderation_bp)
+
+
+def _register_template_helpers(app: Flask) -> None:
+    from .markdown import render_markdown
+    from .timeutil import utcnow
+
+    app.jinja_env.filters["markdown"] = render_markdown
+
+    @app.template_filter("datetime")
+    def format_datetime(value, fmt: str = "%d %b %Y, %H:%M"):
+        return value.strftime(fmt) if value else ""
+
+    @app.template_filter("isodate")
+    def format_iso(value):
+        return value.isoformat(timespec="minutes") if value else ""
+
+    @app.context_processor
+    def inject_globals():
+        from flask_login import current_user
+
+        from .services.notifications import unread_count
+
+        unread = 0
+        if current_user.is_authenticated:
+            unread = unread_count(current_user)
+        return {
+            "now": utcnow(),
+            "unread_notifications": unread,
+            "endpoint_exists": lambda endpoint: endpoint in app.view_functions,
+        }
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
+    from .models import User
+
+    ident, _, version = user_id.partition(":")
+    if not ident.isdigit() or not version.isdigit():
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.session_version != int(version):
+        return None
+    return user
+
+
+__all__ = ["create_app", "db", "sa"]

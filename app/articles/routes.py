@@ -1,0 +1,3 @@
+"""Routes of the articles blueprint."""
+
+from . import bp  # noqa: F401

@@ -1,0 +1,86 @@
+"""Command-line tools: `flask users ...` and `flask seed`."""
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import AppGroup
+
+from .errors import DomainError
+from .extensions import db
+from .models.user import Role
+from .services import accounts
+
+users_cli = AppGroup("users", help="Create members and manage roles.")
+
+ROLE_CHOICE = click.Choice([role.value for role in Role])
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--email", help="Email address (default: USERNAME@localhost).")
+@click.option("--display-name", help="Name shown to members (default: the username).")
+@click.option("--role", type=ROLE_CHOICE, default=Role.member.value, show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user(username, email, display_name, role, password_stdin):
+    """Create a member account."""
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        user = accounts.register_user(
+            username,
+            email or f"{username}@localhost",
+            password,
+            display_name=display_name,
+            role=Role(role),
+        )
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.ClickException(exc.message) from exc
+    db.session.commit()
+    click.echo(f"Created {user.username} ({user.role.value}).")
+
+
+@users_cli.command("set-role")
+@click.argument("username")
+@click.argument("role", type=ROLE_CHOICE)
+def set_role(username, role):
+    """Grant or revoke a role (member, moderator, admin)."""
+    user = accounts.find_by_username(username)
+    if user is None:
+        raise click.ClickException(f"No member is called {username!r}.")
+    accounts.set_role(user, Role(role))
+    db.session.commit()
+    click.echo(f"{user.username} is now {user.role.value}.")
+
+
+@click.command("seed")
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--demo", is_flag=True, help="Also add the demonstration proposal round.")
+def seed(paths, demo):
+    """Import the seed documents (seeds/ by default) and, with --demo, the demo round.
+
+    Idempotent: running it again changes nothing.
+    """
+    from .seeding.documents import seed_paths
+
+    default = Path(current_app.root_path).parent / "seeds"
+    report = seed_paths(list(paths) or [default])
+    for line in report.lines():
+        click.echo(line)
+    if demo:
+        from .seeding.demo import seed_demo
+
+        for line in seed_demo().lines():
+            click.echo(line)
+    if report.errors:
+        # The good files loaded; the bad ones are named above.
+        sys.exit(1)
+
+
+def register_cli(app: Flask) -> None:
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed)

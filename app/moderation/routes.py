@@ -1,0 +1,3 @@
+"""Routes of the moderation blueprint."""
+
+from . import bp  # noqa: F401

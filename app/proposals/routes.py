@@ -1,0 +1,3 @@
+"""Routes of the proposals blueprint."""
+
+from . import bp  # noqa: F401

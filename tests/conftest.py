@@ -1,0 +1,239 @@
+"""Fixtures for the whole suite.
+
+The suite runs on one database per pytest run, chosen with `--db`
+(`sqlite`, the default, or `postgresql`). SQLite uses a fresh file in a
+temporary folder (WAL, as in production, so threads race for real);
+PostgreSQL gets a fresh database created on the local server and dropped at
+the end. Every test starts from empty tables.
+
+Under CI=true a missing PostgreSQL is a failure, never a skip.
+"""
+
+import contextlib
+import itertools
+import os
+import uuid
+
+import pytest
+import sqlalchemy as sa
+from werkzeug.security import generate_password_hash
+
+from app import create_app
+from app.extensions import db as _db
+from app.extensions import limiter
+from app.models import Role, User
+from app.models.user import username_key
+from config import TestConfig
+
+pytest_plugins = [
+    "tests.fixtures.proposals",
+    "tests.fixtures.threads",
+    "tests.fixtures.moderation",
+]
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+POSTGRES_ADMIN_URL = os.environ.get(
+    "TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+DEFAULT_PASSWORD = "correct horse battery"
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--db",
+        action="store",
+        default=os.environ.get("PLENARY_TEST_DB", "sqlite"),
+        choices=("sqlite", "postgresql"),
+        help="database backend to run the suite on",
+    )
+
+
+def pytest_report_header(config):
+    return f"plenary: database backend = {config.getoption('--db')}; CI = {IN_CI}"
+
+
+def _unavailable(message: str):
+    if IN_CI:
+        pytest.exit(f"CI requires it: {message}", returncode=3)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def backend(request) -> str:
+    return request.config.getoption("--db")
+
+
+@pytest.fixture(scope="session")
+def database_url(backend, tmp_path_factory):
+    if backend == "sqlite":
+        path = tmp_path_factory.mktemp("db") / "plenary-test.db"
+        yield f"sqlite:///{path}"
+        return
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    name = f"plenary_test_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    try:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
+    url = sa.make_url(POSTGRES_ADMIN_URL).set(database=name)
+    yield url.render_as_string(hide_password=False)
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def _app(database_url):
+    app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        _db.create_all()
+    yield app
+    with app.app_context():
+        _db.session.remove()
+        _db.engine.dispose()
+
+
+def _empty_all_tables() -> None:
+    tables = list(reversed(_db.metadata.sorted_tables))
+    if _db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        with _db.engine.begin() as conn:
+            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
+    else:
+        with _db.engine.begin() as conn:
+            for table in tables:
+                conn.execute(table.delete())
+
+
+@pytest.fixture
+def app(_app):
+    """The application, in an app context, with empty tables afterwards."""
+    with _app.app_context():
+        yield _app
+        _db.session.remove()
+        _empty_all_tables()
+        if _app.config["RATELIMIT_ENABLED"]:
+            limiter.reset()
+
+
+@pytest.fixture
+def limited_app(_app, database_url):
+    """A second app on the same database with rate limits on (memory storage).
+
+    The limiter is one object shared by every app, so it is bound back to
+    the suite's app afterwards.
+    """
+    app = create_app(
+        TestConfig,
+        overrides={"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True},
+    )
+    with app.app_context():
+        limiter.reset()
+        yield app
+        _db.session.remove()
+        _empty_all_tables()
+    limiter.init_app(_app)
+
+
+@pytest.fixture
+def db(app):
+    return _db
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class AuthActions:
+    def __init__(self, client):
+        self._client = client
+
+    def login(self, user, password: str = DEFAULT_PASSWORD, follow_redirects=False):
+        response = self._client.post(
+            "/login",
+            data={"login": user.username, "password": password},
+            follow_redirects=follow_redirects,
+        )
+        assert response.status_code in (200, 302), response.status_code
+        return response
+
+    def logout(self):
+        return self._client.post("/logout")
+
+
+@pytest.fixture
+def auth(client):
+    return AuthActions(client)
+
+
+_DEFAULT_HASH: list[str] = []
+
+
+def default_password_hash() -> str:
+    # scrypt is slow on purpose; hash the shared test password once.
+    if not _DEFAULT_HASH:
+        _DEFAULT_HASH.append(generate_password_hash(DEFAULT_PASSWORD, method="scrypt"))
+    return _DEFAULT_HASH[0]
+
+
+_counter = itertools.count(1)
+
+
+@pytest.fixture
+def make_user(db):
+    """Factory: make_user(username=None, role=Role.member, suspended_until=None, ...)."""
+
+    def factory(username: str | None = None, role: Role = Role.member, **fields) -> User:
+        username = username or f"member{next(_counter)}"
+        password = fields.pop("password", None)
+        user = User(
+            username=username,
+            username_key=username_key(username),
+            display_name=fields.pop("display_name", username.replace("_", " ").title()),
+            email=fields.pop("email", f"{username.lower()}@example.org"),
+            role=role,
+            **fields,
+        )
+        if password:
+            user.set_password(password)
+        else:
+            user.password_hash = default_password_hash()
+        db.session.add(user)
+        db.session.commit()
+        return user
+
+    return factory
+
+
+@pytest.fixture
+def query_counter(db):
+    """Context manager counting the SQL statements run inside it.
+
+    with query_counter() as counted: ...; counted.count
+    """
+
+    @contextlib.contextmanager
+    def counter():
+        class Counted:
+            count = 0
+            statements: list[str] = []
+
+        counted = Counted()
+        counted.statements = []
+
+        def on_execute(conn, cursor, statement, *args):
+            if statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+                return
+            counted.count += 1
+            counted.statements.append(statement)
+
+        sa.event.listen(_db.engine, "before_cursor_execute", on_execute)
+        try:
+            yield counted
+        finally:
+            sa.event.remove(_db.engine, "before_cursor_execute", on_execute)
+
+    return counter
