@@ -76,12 +76,14 @@ def _register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .moderation import bp as moderation_bp
     from .proposals import bp as proposals_bp
+    from .users import bp as users_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(proposals_bp)
     app.register_blueprint(articles_bp)
     app.register_blueprint(moderation_bp)
+    app.register_blueprint(users_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

@@ -113,6 +113,9 @@ class Comment(db.Model):
     hidden_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     hidden_at: so.Mapped[datetime | None] = so.mapped_column()
     hidden_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    # A new member's first post: published, but listed in the moderation
+    # queue until a moderator approves it.
+    needs_review: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     pinned: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     moved_to_thread_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("threads.id"))
     # Identity in a seed document, so a second import changes nothing.

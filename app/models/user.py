@@ -18,7 +18,8 @@ EMAIL_MAX = 254
 PASSWORD_MIN = 8
 PASSWORD_MAX = 256
 # scrypt with werkzeug's parameters (n=2**15, r=8, p=1).
-PASSWORD_METHOD = "scrypt"  # nosec B105 - a hash method name, not a password
+# A hash method name, not a password.
+PASSWORD_METHOD = "scrypt"  # nosec B105
 
 
 class Role(enum.StrEnum):

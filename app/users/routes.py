@@ -1,0 +1,3 @@
+"""Member profiles: /users/<username>."""
+
+from . import bp  # noqa: F401
