@@ -1,5 +1,6 @@
 """Command-line tools: `flask users ...` and `flask seed`."""
 
+import functools
 import sys
 from pathlib import Path
 
@@ -7,6 +8,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
 
+from .database import write_transactions
 from .errors import DomainError
 from .extensions import db
 from .models.user import Role
@@ -84,3 +86,20 @@ def seed(paths, demo):
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
+    for command in (seed, *users_cli.commands.values()):
+        _with_write_transactions(command)
+
+
+def _with_write_transactions(command: click.Command) -> None:
+    """Run a writing command's SQLite transactions as BEGIN IMMEDIATE."""
+    callback = command.callback
+    if callback is None or getattr(callback, "_write_transactions", False):
+        return
+
+    @functools.wraps(callback)
+    def wrapped(*args, **kwargs):
+        with write_transactions():
+            return callback(*args, **kwargs)
+
+    wrapped._write_transactions = True
+    command.callback = wrapped

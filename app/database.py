@@ -7,23 +7,42 @@ that reads and then writes fails at once with "database is locked" when
 another process holds the write lock, whatever the busy timeout; an
 immediate one takes the lock up front and so waits its turn.
 
-Which transactions write? Those of unsafe HTTP methods (POST and friends)
-and everything outside a request (CLI, tests, scripts). Safe methods (GET,
-HEAD, OPTIONS) read, so they begin deferred and run beside the writer.
+Which transactions write? Those of unsafe HTTP methods (POST and friends),
+and whatever runs inside `write_transactions()` (the CLI commands that
+write). Safe methods (GET, HEAD, OPTIONS) only read, so they begin deferred
+and run beside the writer. Outside a request the default is deferred too: a
+test or script that reads between its writes must not sit on the write lock
+while the web workers wait for it.
 """
 
+import contextlib
+import contextvars
 import sqlite3
 
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+_write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "plenary_write_intent", default=False
+)
 
 
-def _begin_statement() -> str:
-    if has_request_context() and request.method in SAFE_METHODS:
-        return "BEGIN"
-    return "BEGIN IMMEDIATE"
+@contextlib.contextmanager
+def write_transactions():
+    """Within this block, SQLite transactions begin IMMEDIATE (outside requests)."""
+    token = _write_intent.set(True)
+    try:
+        yield
+    finally:
+        _write_intent.reset(token)
+
+
+def begin_statement() -> str:
+    """The BEGIN that a SQLite transaction starting now should use."""
+    if has_request_context():
+        return "BEGIN" if request.method in SAFE_METHODS else "BEGIN IMMEDIATE"
+    return "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN"
 
 
 def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
@@ -44,7 +63,7 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql(_begin_statement())
+        connection.exec_driver_sql(begin_statement())
 
 
 def engine_options(app: Flask) -> dict:

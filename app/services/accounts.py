@@ -9,6 +9,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
 
 from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
@@ -115,8 +116,15 @@ def register_user(
         is_demo=is_demo,
     )
     user.set_password(password)
-    db.session.add(user)
-    db.session.flush()
+    try:
+        # A savepoint: a concurrent sign-up that won the race for the name
+        # or address trips the unique constraint and only this insert is undone.
+        with db.session.begin_nested():
+            db.session.add(user)
+    except IntegrityError:
+        if find_by_username(username) is not None:
+            raise ValidationError("That username is taken.", field="username") from None
+        raise ValidationError("An account with that email exists already.", field="email") from None
     return user
 
 

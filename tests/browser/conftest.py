@@ -6,6 +6,7 @@ then click through it. Under CI=true a missing Chromium fails the run.
 """
 
 import os
+import re
 import shutil
 import threading
 
@@ -72,14 +73,16 @@ class PageProblems:
 
     def attach(self, page):
         page.on("pageerror", lambda exc: self.errors.append(f"pageerror: {exc}"))
-        page.on(
-            "console",
-            lambda msg: (
-                self.errors.append(f"console.{msg.type}: {msg.text}")
-                if msg.type == "error"
-                else None
-            ),
-        )
+        page.on("console", self._on_console)
+
+    def _on_console(self, msg) -> None:
+        if msg.type != "error":
+            return
+        # A 4xx answer (a refused form is a 400, an unknown page a 404) is the
+        # app speaking, not a fault; 5xx and everything else count.
+        if re.search(r"Failed to load resource: .* status of 4\d\d", msg.text):
+            return
+        self.errors.append(f"console.{msg.type}: {msg.text}")
 
 
 @pytest.fixture

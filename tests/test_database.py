@@ -1,0 +1,122 @@
+"""The database set-up: SQLite tuned for several workers, and both backends under load."""
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+
+from app.database import begin_statement, write_transactions
+from app.models import User
+
+
+@pytest.fixture
+def sqlite_only(backend):
+    if backend != "sqlite":
+        pytest.skip("SQLite pragmas")
+
+
+def test_sqlite_runs_in_wal_with_a_busy_timeout(db, sqlite_only, app):
+    with db.engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        timeout_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
+        assert timeout_ms == app.config["SQLITE_BUSY_TIMEOUT"] * 1000
+        assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+@pytest.mark.parametrize(
+    "method, expected", [("GET", "BEGIN"), ("HEAD", "BEGIN"), ("POST", "BEGIN IMMEDIATE")]
+)
+def test_write_requests_begin_immediate(app, method, expected):
+    with app.test_request_context("/", method=method):
+        assert begin_statement() == expected
+
+
+def test_outside_requests_writes_begin_immediate_only_when_asked(app):
+    assert begin_statement() == "BEGIN"
+    with write_transactions():
+        assert begin_statement() == "BEGIN IMMEDIATE"
+    assert begin_statement() == "BEGIN"
+
+
+def test_the_engine_really_emits_begin_immediate(db, sqlite_only, app):
+    seen = []
+
+    def record(conn, cursor, statement, *args):
+        seen.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        with app.test_request_context("/signup", method="POST"):
+            db.session.execute(sa.select(User.id)).all()
+            db.session.rollback()
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", record)
+    assert seen[0] == "BEGIN IMMEDIATE"
+
+
+def test_concurrent_signups_read_then_write_without_locking_errors(app, db):
+    """Each sign-up reads (is the name taken?) then writes: the pattern that
+    fails at once with "database is locked" under deferred transactions."""
+    count = 16
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+    errors: list[BaseException] = []
+
+    def sign_up(i: int) -> None:
+        client = app.test_client()
+        try:
+            barrier.wait(timeout=10)
+            response = client.post(
+                "/signup",
+                data={
+                    "username": f"racer{i}",
+                    "display_name": f"Racer {i}",
+                    "email": f"racer{i}@example.org",
+                    "password": "racing password",
+                    "confirm": "racing password",
+                },
+            )
+            statuses.append(response.status_code)
+        except BaseException as exc:  # noqa: BLE001 - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert errors == []
+    assert statuses == [302] * count
+    db.session.expire_all()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+    assert total == count
+
+
+def test_same_username_raced_gives_one_account_and_polite_refusals(app, db):
+    count = 8
+    barrier = threading.Barrier(count)
+    statuses: list[int] = []
+
+    def sign_up(i: int) -> None:
+        client = app.test_client()
+        barrier.wait(timeout=10)
+        response = client.post(
+            "/signup",
+            data={
+                "username": "samename",
+                "display_name": "Same",
+                "email": f"same{i}@example.org",
+                "password": "racing password",
+                "confirm": "racing password",
+            },
+        )
+        statuses.append(response.status_code)
+
+    threads = [threading.Thread(target=sign_up, args=(i,)) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(statuses) == [302] + [400] * (count - 1)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
