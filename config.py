@@ -79,6 +79,10 @@ class Config:
     # Open reports that hide a comment until a moderator decides.
     REPORTS_TO_HIDE = _env_int("REPORTS_TO_HIDE", 3)
 
+    # Reverse proxies in front of the app whose X-Forwarded-For/-Proto to trust
+    # (0: none; 1 behind one nginx). Rate limits key on the client address.
+    TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
+
     PRODUCTION = False
     TESTING = False
 

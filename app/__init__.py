@@ -59,6 +59,12 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     login_manager.login_message_category = "info"
     login_manager.session_protection = "basic"
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     init_security(app)
     register_error_handlers(app)
     _register_blueprints(app)
