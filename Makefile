@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed serve chromium services test-sqlite test-postgresql lint bench screenshots clean
+.PHONY: run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,16 @@ chromium:
 		echo "chromium is missing and apt-get is not usable: browser tests will skip (and fail under CI=true)"; \
 	fi
 
+# axe-core from the npm registry, injected by the browser tests to check accessibility.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+		npm ci --no-audit --no-fund --silent && touch $@; \
+	else \
+		echo "npm is missing: accessibility checks will skip (and fail under CI=true)"; \
+	fi
+
+axe: node_modules/axe-core/axe.min.js
+
 # The local PostgreSQL the tests create their databases on (started if it is down).
 services:
 	@if command -v pg_isready >/dev/null 2>&1 && ! pg_isready -q -h 127.0.0.1 -p 5432; then \
@@ -55,7 +65,7 @@ services:
 		fi; \
 	fi
 
-test-sqlite: install-dev chromium
+test-sqlite: install-dev chromium axe
 	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
 
 test-postgresql: install-dev services
@@ -66,7 +76,7 @@ lint: install-dev
 	$(BIN)/bandit -q -c pyproject.toml -r app
 
 # Installs what tests need and runs everything: SQLite (with the browser), PostgreSQL, lint.
-test: install-dev chromium services
+test: install-dev chromium axe services
 	@echo "==> Test suite on SQLite, with the Chromium journeys"
 	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
 	@echo "==> Test suite on PostgreSQL"
