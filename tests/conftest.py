@@ -16,6 +16,7 @@ import uuid
 
 import pytest
 import sqlalchemy as sa
+from flask import g
 from werkzeug.security import generate_password_hash
 
 from app import create_app
@@ -84,9 +85,31 @@ def database_url(backend, tmp_path_factory):
     admin.dispose()
 
 
+def isolate_requests(app):
+    """Give every test request a fresh `g`, as a real request has.
+
+    Tests keep an app context pushed (for db.session), and Flask reuses it for
+    the requests a test client makes, so `g` (where Flask-Login keeps the
+    signed-in user) would leak from one request, or one client, to the next.
+    """
+
+    def fresh_g():
+        for key in list(g):
+            g.pop(key)
+
+    app.before_request_funcs.setdefault(None, []).insert(0, fresh_g)
+    return app
+
+
+def make_test_app(database_url: str, **overrides):
+    """An app on the suite's database (for tests that need other settings)."""
+    app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": database_url, **overrides})
+    return isolate_requests(app)
+
+
 @pytest.fixture(scope="session")
 def _app(database_url):
-    app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": database_url})
+    app = make_test_app(database_url)
     with app.app_context():
         _db.create_all()
     yield app
@@ -125,10 +148,7 @@ def limited_app(_app, database_url):
     The limiter is one object shared by every app, so it is bound back to
     the suite's app afterwards.
     """
-    app = create_app(
-        TestConfig,
-        overrides={"SQLALCHEMY_DATABASE_URI": database_url, "RATELIMIT_ENABLED": True},
-    )
+    app = make_test_app(database_url, RATELIMIT_ENABLED=True)
     with app.app_context():
         limiter.reset()
         yield app

@@ -10,7 +10,8 @@ from werkzeug.routing import Rule
 
 from app import create_app
 from app.extensions import db as _db
-from config import ProductionConfig, TestConfig
+from config import ProductionConfig
+from tests.conftest import make_test_app
 
 ROOT = Path(__file__).resolve().parent.parent
 SAFE = {"GET", "HEAD", "OPTIONS"}
@@ -18,10 +19,7 @@ SAFE = {"GET", "HEAD", "OPTIONS"}
 
 @pytest.fixture
 def csrf_app(_app, database_url):
-    app = create_app(
-        TestConfig,
-        overrides={"SQLALCHEMY_DATABASE_URI": database_url, "WTF_CSRF_ENABLED": True},
-    )
+    app = make_test_app(database_url, WTF_CSRF_ENABLED=True)
     with app.app_context():
         yield app
         _db.session.remove()
