@@ -83,9 +83,43 @@ def seed(paths, demo):
         sys.exit(1)
 
 
+@click.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path):
+    """Write a consistent copy of the database to PATH (safe while the site runs)."""
+    from .backup import BackupError, backup
+
+    db.session.remove()
+    try:
+        backup(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Backed up the database to {path}.")
+
+
+@click.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(path, yes):
+    """Replace the database's contents with the backup at PATH."""
+    from .backup import BackupError, restore
+
+    if not yes:
+        click.confirm("This replaces everything in the database. Go on?", abort=True)
+    db.session.remove()
+    db.engine.dispose()
+    try:
+        restore(current_app.config["SQLALCHEMY_DATABASE_URI"], path)
+    except BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Restored the database from {path}.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
     for command in (seed, *users_cli.commands.values()):
         _with_write_transactions(command)
 
