@@ -8,7 +8,8 @@ repeatable-read transaction) in its custom format, and pg_restore.
 import os
 import shutil
 import sqlite3
-import subprocess  # nosec B404 - runs pg_dump/pg_restore with an argument list, no shell
+# pg_dump and pg_restore run with an argument list, never through a shell.
+import subprocess  # nosec B404
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -58,7 +59,7 @@ def backup(database_url: str, target: Path) -> Path:
     elif backend == "postgresql":
         conninfo, env = _libpq(url)
         command = [_tool("pg_dump"), "--format=custom", "--no-owner", "--file", str(target)]
-        result = subprocess.run(  # nosec B603 - fixed tool, argument list
+        result = subprocess.run(  # nosec B603
             [*command, "--dbname", conninfo], env=env, capture_output=True, text=True
         )
         if result.returncode != 0:
@@ -104,7 +105,7 @@ def restore(database_url: str, source: Path) -> None:
             conninfo,
             str(source),
         ]
-        result = subprocess.run(  # nosec B603 - fixed tool, argument list
+        result = subprocess.run(  # nosec B603
             command, env=env, capture_output=True, text=True
         )
         if result.returncode != 0:
