@@ -36,4 +36,4 @@ def render_markdown(text: str | None) -> Markup:
     if not text:
         return Markup("")
     # Safe: nh3 has just cleaned it to the allow-list above.
-    return Markup(clean_html(_md.render(text)))  # nosec B704
+    return Markup(clean_html(_md.render(text)))  # nosec
