@@ -1,3 +1,400 @@
-"""Routes of the articles blueprint."""
+"""Articles and the comment routes shared by every thread (article or proposal)."""
 
-from . import bp  # noqa: F401
+import dataclasses
+import math
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_login import current_user, login_required
+
+from ..errors import DomainError, PermissionDenied, ValidationError, wants_json
+from ..extensions import db, limiter
+from ..forms import ConfirmForm, apply_domain_error
+from ..models.thread import Article, Comment, CommentStatus, Thread
+from ..security import rate
+from ..services import comments as comment_service
+from ..services.threads import (
+    Entry,
+    locate_comment,
+    replies_view,
+    thread_owner,
+    thread_view,
+)
+from . import bp
+from .forms import CommentForm, EditCommentForm, GuestCommentForm
+
+ARTICLES_PER_PAGE = 30
+# How many of a visitor's own pending comments the session remembers.
+PENDING_REMEMBERED = 20
+
+
+def _page_arg() -> int:
+    page = request.args.get("page", 1, type=int)
+    return page if page and page > 0 else 1
+
+
+def _viewer():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def own_pending_ids() -> frozenset:
+    """The pending comments this browser posted (a visitor sees them, marked)."""
+    ids = session.get("pending_comments") or []
+    return frozenset(i for i in ids if isinstance(i, int))
+
+
+def _remember_pending(comment: Comment) -> None:
+    ids = [i for i in (session.get("pending_comments") or []) if isinstance(i, int)]
+    session["pending_comments"] = [*ids, comment.id][-PENDING_REMEMBERED:]
+
+
+def _visible_thread_or_404(thread: Thread) -> Thread:
+    if not thread.is_visible_to(current_user):
+        abort(404)
+    return thread
+
+
+def _comment_or_404(comment_id: int) -> Comment:
+    comment = db.session.get(Comment, comment_id)
+    if comment is None or not comment.thread.is_visible_to(current_user):
+        abort(404)
+    if not comment.is_visible_to(current_user, own_pending_ids()):
+        abort(404)
+    return comment
+
+
+def comment_url(comment: Comment) -> str:
+    """Where a comment shows for the current viewer: its page and anchor."""
+    location = locate_comment(comment, _viewer(), own_pending_ids())
+    anchor = f"comment-{comment.id}"
+    if location.replies_start is not None:
+        return url_for(
+            "articles.replies",
+            comment_id=location.root_id,
+            start=location.replies_start,
+            _anchor=anchor,
+        )
+    return thread_owner(comment.thread).url(comment.thread, location.page, anchor)
+
+
+def _article_json(article: Article) -> dict:
+    return {
+        "id": article.id,
+        "slug": article.slug,
+        "title": article.title,
+        "source": article.source,
+        "author": article.author_name,
+        "submitted_by": article.submitted_by,
+        "published_at": article.published_at.isoformat() if article.published_at else None,
+        "original_url": article.original_url,
+        "body": article.body,
+        "allow_guest_comments": article.allow_guest_comments,
+        "url": url_for("articles.show", slug=article.slug),
+    }
+
+
+def _permalink(comment: Comment) -> str:
+    return url_for("articles.permalink", comment_id=comment.id)
+
+
+@bp.route("/articles")
+def index():
+    page = _page_arg()
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Article)) or 0
+    pages = max(1, math.ceil(total / ARTICLES_PER_PAGE))
+    page = min(page, pages)
+    articles = db.session.scalars(
+        sa.select(Article)
+        .options(so.joinedload(Article.thread))
+        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .offset((page - 1) * ARTICLES_PER_PAGE)
+        .limit(ARTICLES_PER_PAGE)
+    ).all()
+    if wants_json():
+        return jsonify(
+            articles=[
+                {**_article_json(a), "body": None, "comment_count": a.thread.comment_count}
+                for a in articles
+            ],
+            page=page,
+            pages=pages,
+            total=total,
+        )
+    return render_template("articles/index.html", articles=articles, page=page, pages=pages)
+
+
+@bp.route("/articles/<slug>")
+def show(slug):
+    article = db.first_or_404(
+        sa.select(Article).where(Article.slug == slug).options(so.joinedload(Article.thread))
+    )
+    thread = _visible_thread_or_404(article.thread)
+    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
+    view.guest_article = article
+    if wants_json():
+        return jsonify(article=_article_json(article), thread=view.as_json(_permalink))
+    return render_template("articles/show.html", article=article, view=view)
+
+
+@bp.route("/threads/<int:thread_id>")
+def thread(thread_id):
+    """A thread's own page: its owner's page, or the thread alone (a moved sub-thread)."""
+    thread = _visible_thread_or_404(db.get_or_404(Thread, thread_id))
+    owner = thread_owner(thread)
+    if owner.kind != "thread":
+        return redirect(owner.url(thread, _page_arg()))
+    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
+    if wants_json():
+        return jsonify(thread=view.as_json(_permalink))
+    return render_template("articles/thread.html", thread=thread, view=view)
+
+
+@bp.route("/comments/<int:comment_id>")
+def permalink(comment_id):
+    """Redirect to the page of the thread that shows the comment, at the comment."""
+    comment = _comment_or_404(comment_id)
+    return redirect(comment_url(comment))
+
+
+@bp.route("/comments/<int:comment_id>/replies")
+def replies(comment_id):
+    """The folded replies of a sub-thread, a batch at a time (a fragment for JS)."""
+    comment = _comment_or_404(comment_id)
+    root = comment if comment.depth == 0 else _comment_or_404(comment.root_id)
+    start = request.args.get("start", 0, type=int) or 0
+    view = replies_view(root, _viewer(), start, own_pending_ids())
+    if wants_json():
+        return jsonify(replies=view.as_json(_permalink))
+    if request.args.get("partial"):
+        return render_template("articles/_entries.html", view=view)
+    owner = thread_owner(root.thread)
+    back = comment_url(root)
+    root_view = dataclasses.replace(view, entries=[Entry(comment=root)])
+    return render_template(
+        "articles/replies.html",
+        view=view,
+        root_view=root_view,
+        root=root,
+        owner=owner,
+        back_url=back,
+        start=start,
+    )
+
+
+def _form_page(form, thread, owner, *, parent=None, guest=False, status=200, action=None):
+    return (
+        render_template(
+            "articles/comment_form.html",
+            form=form,
+            thread=thread,
+            owner=owner,
+            parent=parent,
+            guest=guest,
+            action=action
+            or (
+                url_for("articles.reply", comment_id=parent.id)
+                if parent is not None
+                else url_for("articles.post_comment", thread_id=thread.id)
+            ),
+            back_url=owner.url(thread),
+        ),
+        status,
+    )
+
+
+def _after_post(comment: Comment):
+    if comment.status == CommentStatus.pending:
+        _remember_pending(comment)
+        flash(
+            "Thank you. Your comment awaits approval by a moderator; "
+            "it will show to everyone once approved.",
+            "info",
+        )
+    elif comment.needs_review:
+        flash(
+            "Your comment is posted. As it is your first, a moderator will look at it.", "success"
+        )
+    else:
+        flash("Your comment is posted.", "success")
+    return redirect(comment_url(comment))
+
+
+def _post_guest(thread: Thread, article: Article):
+    form = GuestCommentForm()
+    status = 400
+    if form.validate_on_submit():
+        try:
+            comment = comment_service.post_guest_comment(article, form.name.data, form.body.data)
+        except PermissionDenied:
+            db.session.rollback()
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            return _after_post(comment)
+    return _form_page(form, thread, thread_owner(thread), guest=True, status=status)
+
+
+@bp.route("/threads/<int:thread_id>/comments", methods=["POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+def post_comment(thread_id):
+    """Post a comment (or, with parent_id, a reply) to any thread."""
+    thread = _visible_thread_or_404(db.get_or_404(Thread, thread_id))
+    owner = thread_owner(thread)
+    if not current_user.is_authenticated:
+        if owner.article is not None and owner.article.can_guest_comment(None):
+            return _post_guest(thread, owner.article)
+        if owner.article is not None and owner.article.allow_guest_comments:
+            # Guests welcome, but the thread is locked: say so on the form.
+            form = GuestCommentForm()
+            form.form_errors.append(comment_service.LOCKED_MESSAGE)
+            return _form_page(form, thread, owner, guest=True, status=409)
+        return current_app.login_manager.unauthorized()
+    form = CommentForm()
+    parent = None
+    status = 400
+    if form.validate_on_submit():
+        try:
+            if form.parent_id.data is not None:
+                parent = db.session.get(Comment, form.parent_id.data)
+                if parent is None:
+                    raise ValidationError(
+                        "The comment you are replying to does not exist (it may have been removed)."
+                    )
+            comment = comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+        except PermissionDenied:
+            db.session.rollback()
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            return _after_post(comment)
+    if parent is not None and parent.thread_id != thread.id:
+        parent = None
+    return _form_page(form, thread, owner, parent=parent, status=status)
+
+
+@bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@login_required
+def reply(comment_id):
+    """Reply to a comment: the form page without JavaScript, and its POST."""
+    parent = _comment_or_404(comment_id)
+    thread = parent.thread
+    owner = thread_owner(thread)
+    form = CommentForm()
+    action = url_for("articles.reply", comment_id=parent.id)
+    if request.method == "GET":
+        if not parent.can_reply(current_user):
+            if current_user.is_suspended():
+                from ..permissions import suspension_message
+
+                raise PermissionDenied(suspension_message(current_user))
+            form.form_errors.append(
+                comment_service.LOCKED_MESSAGE
+                if not thread.is_open
+                else "This comment cannot take replies."
+            )
+            return _form_page(form, thread, owner, parent=parent, status=409, action=action)
+        return _form_page(form, thread, owner, parent=parent, action=action)
+    status = 400
+    if form.validate_on_submit():
+        try:
+            comment = comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+        except PermissionDenied:
+            db.session.rollback()
+            raise
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+            status = exc.status
+        else:
+            db.session.commit()
+            return _after_post(comment)
+    return _form_page(form, thread, owner, parent=parent, status=status, action=action)
+
+
+@bp.route("/comments/<int:comment_id>/edit", methods=["GET", "POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@login_required
+def edit(comment_id):
+    comment = _comment_or_404(comment_id)
+    if not comment.is_author(current_user):
+        raise PermissionDenied("You can only edit your own comments.")
+    window = comment_service.edit_window()
+    form = EditCommentForm(obj=comment if request.method == "GET" else None)
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.validate_on_submit():
+            try:
+                comment_service.edit_comment(comment, _viewer(), form.body.data)
+            except PermissionDenied:
+                db.session.rollback()
+                raise
+            except DomainError as exc:
+                db.session.rollback()
+                apply_domain_error(form, exc)
+                status = exc.status
+            else:
+                db.session.commit()
+                flash("Your comment is updated.", "success")
+                return redirect(comment_url(comment))
+    elif not comment.can_edit(current_user, window=window):
+        form.form_errors.append(
+            f"Comments can be edited for {int(window.total_seconds() // 60)} minutes after "
+            "posting, while the comment is published and the thread open; this one can no "
+            "longer be changed."
+        )
+        status = 409
+    return (
+        render_template(
+            "articles/edit.html",
+            form=form,
+            comment=comment,
+            back_url=url_for("articles.permalink", comment_id=comment.id),
+            deadline=comment.edit_deadline(window),
+        ),
+        status,
+    )
+
+
+@bp.route("/comments/<int:comment_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(comment_id):
+    comment = _comment_or_404(comment_id)
+    if not comment.is_author(current_user):
+        raise PermissionDenied("You can only delete your own comments.")
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        comment_service.delete_own_comment(comment, _viewer())
+        db.session.commit()
+        flash("Your comment is deleted; replies to it stay in place.", "success")
+        return redirect(comment_url(comment))
+    status = 400 if form.is_submitted() else 200
+    return (
+        render_template(
+            "articles/delete.html",
+            form=form,
+            comment=comment,
+            back_url=url_for("articles.permalink", comment_id=comment.id),
+        ),
+        status,
+    )

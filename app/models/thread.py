@@ -1,7 +1,7 @@
 """Articles, threads and their comments."""
 
 import enum
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -16,6 +16,22 @@ COMMENT_MAX = 20_000
 GUEST_NAME_MAX = 80
 # Width of one segment of a comment's order path ("000001.000004...").
 PATH_SEGMENT = 6
+# Deepest reply stored: the order path must fit its column (7 characters a level).
+MAX_STORED_DEPTH = 100
+# How long an author may edit a comment (config COMMENT_EDIT_MINUTES overrides).
+EDIT_WINDOW = timedelta(minutes=30)
+
+
+def _member(user):
+    """The user if signed in (Flask-Login's anonymous user and None give None)."""
+    if user is None or not getattr(user, "is_authenticated", False):
+        return None
+    return user
+
+
+def _is_moderator(user) -> bool:
+    user = _member(user)
+    return bool(user is not None and user.is_moderator)
 
 
 class ThreadState(enum.StrEnum):
@@ -46,9 +62,25 @@ class Thread(db.Model):
     top_level_count: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     title: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+    # Last sequence handed to a top-level comment (n = n + 1 in SQL, so two
+    # concurrent comments never get the same order path).
+    reply_seq: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.state}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == ThreadState.open
+
+    def is_visible_to(self, user) -> bool:
+        """A hidden thread shows to moderators only."""
+        return self.state != ThreadState.hidden or _is_moderator(user)
+
+    def can_comment(self, user) -> bool:
+        """Whether `user` may post a comment here (signed in, not suspended, thread open)."""
+        user = _member(user)
+        return user is not None and user.can_write() and self.is_open
 
 
 class Article(db.Model):
@@ -74,6 +106,10 @@ class Article(db.Model):
 
     thread: so.Mapped[Thread] = so.relationship()
 
+    def can_guest_comment(self, user) -> bool:
+        """A visitor (not signed in) may leave a guest comment here."""
+        return _member(user) is None and self.allow_guest_comments and self.thread.is_open
+
 
 class Comment(db.Model):
     __tablename__ = "comments"
@@ -81,6 +117,9 @@ class Comment(db.Model):
         # Reading a whole thread in display order is one range scan.
         sa.UniqueConstraint("thread_id", "path", name="uq_comments_thread_id_path"),
         sa.Index("ix_comments_thread_status_created", "thread_id", "status", "created_at"),
+        # A page of top-level comments, and the replies under them, in order.
+        sa.Index("ix_comments_thread_depth_path", "thread_id", "depth", "path"),
+        sa.Index("ix_comments_root_path", "root_id", "path"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -129,6 +168,57 @@ class Comment(db.Model):
 
     def __repr__(self) -> str:
         return f"<Comment {self.id} in thread {self.thread_id} at {self.path}>"
+
+    @property
+    def display_name(self) -> str:
+        """The name shown: the member's display name, or the guest/imported name."""
+        if self.author is not None:
+            return self.author.display_name
+        return self.author_name or "Anonymous"
+
+    @property
+    def is_placeholder(self) -> bool:
+        return self.status in (CommentStatus.hidden, CommentStatus.deleted)
+
+    def is_visible_to(self, user, own_pending_ids=()) -> bool:
+        """Pending comments show to moderators and to the guest who posted them."""
+        if self.status != CommentStatus.pending:
+            return True
+        return _is_moderator(user) or self.id in own_pending_ids
+
+    def shows_text_to(self, user) -> bool:
+        """Hidden and deleted comments keep their text for moderators only."""
+        return not self.is_placeholder or _is_moderator(user)
+
+    def is_author(self, user) -> bool:
+        user = _member(user)
+        return user is not None and self.author_id is not None and self.author_id == user.id
+
+    def can_reply(self, user) -> bool:
+        """Signed in, not suspended, thread open, comment published and not moved away."""
+        return (
+            self.thread.can_comment(user)
+            and self.status == CommentStatus.published
+            and self.moved_to_thread_id is None
+            and self.depth < MAX_STORED_DEPTH
+        )
+
+    def edit_deadline(self, window: timedelta = EDIT_WINDOW) -> datetime:
+        return self.created_at + window
+
+    def can_edit(self, user, now: datetime | None = None, window: timedelta = EDIT_WINDOW) -> bool:
+        """The author, not suspended, within the edit window, on an open thread."""
+        return (
+            self.is_author(user)
+            and user.can_write(now)
+            and self.status == CommentStatus.published
+            and self.thread.is_open
+            and (now or utcnow()) <= self.edit_deadline(window)
+        )
+
+    def can_delete(self, user) -> bool:
+        """The author may delete a published comment (it leaves a placeholder)."""
+        return self.is_author(user) and user.can_write() and self.status == CommentStatus.published
 
 
 class CommentRevision(db.Model):

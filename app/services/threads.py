@@ -1,0 +1,412 @@
+"""Reading threads for display: pages, folded sub-threads, permalinks, owners.
+
+A page is a slice of top-level comments (pinned ones first, then in order)
+with the first replies of each; a sub-thread with more replies than that
+ends in an "N more replies" entry that loads the rest in batches. Whatever
+the size of the thread, a page costs the same few queries: one COUNT of the
+top-level comments, one for the page's top-level comments and one for their
+first replies (a window function picks the first replies of every
+sub-thread at once, and says how many there are in all).
+
+Entries are a flat list in reading order, each with its depth: the
+template indents them (to MAX_DEPTH, deeper ones stay at that indent and
+say whom they reply to), so a batch of replies can be appended anywhere.
+"""
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app, url_for
+
+from ..errors import NotFound
+from ..extensions import db
+from ..models.proposal import Proposal
+from ..models.thread import MAX_DEPTH, Article, Comment, CommentStatus, Thread
+from ..models.user import User
+from ..timeutil import utcnow
+from .comments import edit_window
+
+# Replies shown under each top-level comment before folding.
+REPLIES_SHOWN = 10
+# Replies loaded by one "N more replies".
+REPLIES_BATCH = 50
+
+
+def _config_int(name: str, default: int) -> int:
+    return int(current_app.config.get(name) or default)
+
+
+def per_page() -> int:
+    return _config_int("COMMENTS_PER_PAGE", 20)
+
+
+def replies_shown() -> int:
+    return _config_int("COMMENT_REPLIES_SHOWN", REPLIES_SHOWN)
+
+
+def replies_batch() -> int:
+    return _config_int("COMMENT_REPLIES_BATCH", REPLIES_BATCH)
+
+
+def _is_moderator(viewer) -> bool:
+    return bool(
+        viewer is not None and getattr(viewer, "is_authenticated", False) and viewer.is_moderator
+    )
+
+
+def visible_clause(viewer, own_pending_ids=()):
+    """SQL condition: the comments `viewer` may see (pending ones: moderators, own)."""
+    if _is_moderator(viewer):
+        return sa.true()
+    cond = Comment.status != CommentStatus.pending
+    if own_pending_ids:
+        cond = sa.or_(cond, Comment.id.in_(list(own_pending_ids)))
+    return cond
+
+
+@dataclass
+class Entry:
+    """One line of a rendered thread: a comment, or a fold ("N more replies")."""
+
+    comment: Comment | None = None
+    depth: int = 0
+    # Shown when the parent is not just above (too deep, or not on this page).
+    replying_to_id: int | None = None
+    replying_to_name: str | None = None
+    own_pending: bool = False
+    # For a fold: whose replies, how many are left, where the next batch starts.
+    fold_root_id: int | None = None
+    remaining: int = 0
+    start: int = 0
+
+    @property
+    def is_fold(self) -> bool:
+        return self.comment is None
+
+    @property
+    def indent(self) -> int:
+        return min(self.depth, MAX_DEPTH)
+
+
+@dataclass
+class ThreadView:
+    """What the thread partial renders: one page of a thread for one viewer."""
+
+    thread: Thread
+    entries: list[Entry]
+    page: int = 1
+    pages: int = 1
+    top_level_total: int = 0
+    own_pending_ids: frozenset = frozenset()
+    is_moderator: bool = False
+    edit_window: timedelta = field(default_factory=edit_window)
+    now: datetime = field(default_factory=utcnow)
+    # Set by the caller when the owner takes guest comments (an article).
+    guest_article: Article | None = None
+    # Replies pages: the top-level comment whose replies these are.
+    root: Comment | None = None
+    previous_start: int | None = None
+
+    @property
+    def comment_count(self) -> int:
+        return self.thread.comment_count
+
+    @property
+    def comments(self) -> list[Comment]:
+        return [e.comment for e in self.entries if e.comment is not None]
+
+    def as_json(self, comment_url=None) -> dict:
+        """The page as plain data (JSON view of a thread page)."""
+        items = []
+        for entry in self.entries:
+            if entry.is_fold:
+                items.append(
+                    {
+                        "more_replies": entry.remaining,
+                        "under": entry.fold_root_id,
+                        "start": entry.start,
+                    }
+                )
+                continue
+            c = entry.comment
+            shows = c.shows_text_to(_viewer_stub(self.is_moderator))
+            items.append(
+                {
+                    "id": c.id,
+                    "parent_id": c.parent_id,
+                    "depth": c.depth,
+                    "author": c.display_name,
+                    "verified": c.is_verified,
+                    "status": c.status.value,
+                    "pinned": c.pinned,
+                    "body": c.body if shows else None,
+                    "hidden_reason": c.hidden_reason if c.status == CommentStatus.hidden else None,
+                    "created_at": c.created_at.isoformat(),
+                    "edited_at": c.edited_at.isoformat() if c.edited_at else None,
+                    "moved_to_thread_id": c.moved_to_thread_id,
+                    "url": comment_url(c) if comment_url else None,
+                }
+            )
+        return {
+            "id": self.thread.id,
+            "state": self.thread.state.value,
+            "comment_count": self.thread.comment_count,
+            "page": self.page,
+            "pages": self.pages,
+            "top_level_total": self.top_level_total,
+            "comments": items,
+        }
+
+
+class _viewer_stub:
+    # shows_text_to() needs only "signed in and moderator"; JSON has no user object.
+    def __init__(self, moderator: bool):
+        self.is_authenticated = moderator
+        self.is_moderator = moderator
+
+
+def _top_level_order():
+    return (Comment.pinned.desc(), Comment.path)
+
+
+def _reply_rows(stmt_filter, viewer, own_pending_ids, *, window_limit=None, offset=0, limit=None):
+    """Replies with the name of the comment each replies to, in path order.
+
+    With window_limit: the first `window_limit` replies of each sub-thread in
+    `stmt_filter`, and each sub-thread's total (one query for a whole page).
+    """
+    visible = visible_clause(viewer, own_pending_ids)
+    parent = so.aliased(Comment)
+    parent_user = so.aliased(User)
+    parent_name = sa.func.coalesce(parent_user.display_name, parent.author_name)
+    if window_limit is not None:
+        rn = sa.func.row_number().over(partition_by=Comment.root_id, order_by=Comment.path)
+        total = sa.func.count().over(partition_by=Comment.root_id)
+        inner = (
+            sa.select(Comment, rn.label("rn"), total.label("total"))
+            .where(stmt_filter, Comment.depth > 0, visible)
+            .subquery()
+        )
+        reply = so.aliased(Comment, inner)
+        stmt = (
+            sa.select(reply, inner.c.total, parent_name)
+            .where(inner.c.rn <= window_limit)
+            .order_by(inner.c.path)
+        )
+    else:
+        reply = Comment
+        stmt = (
+            sa.select(Comment, sa.literal(0), parent_name)
+            .where(stmt_filter, Comment.depth > 0, visible)
+            .order_by(Comment.path)
+            .offset(offset)
+            .limit(limit)
+        )
+    stmt = (
+        stmt.outerjoin(parent, parent.id == reply.parent_id)
+        .outerjoin(parent_user, parent_user.id == parent.author_id)
+        .options(so.joinedload(reply.author))
+    )
+    return db.session.execute(stmt).unique().all()
+
+
+def _entry(comment: Comment, parent_name, shown_ids: set, own_pending_ids) -> Entry:
+    entry = Entry(
+        comment=comment,
+        depth=comment.depth,
+        own_pending=comment.status == CommentStatus.pending and comment.id in own_pending_ids,
+    )
+    if comment.parent_id is not None and (
+        comment.depth > MAX_DEPTH or comment.parent_id not in shown_ids
+    ):
+        entry.replying_to_id = comment.parent_id
+        entry.replying_to_name = parent_name or "a comment"
+    shown_ids.add(comment.id)
+    return entry
+
+
+def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> ThreadView:
+    """One page of `thread` for `viewer`, in a fixed number of queries."""
+    own_pending_ids = frozenset(own_pending_ids or ())
+    visible = visible_clause(viewer, own_pending_ids)
+    size = per_page()
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Comment)
+        .where(Comment.thread_id == thread.id, Comment.depth == 0, visible)
+    )
+    pages = max(1, math.ceil(total / size))
+    page = min(max(1, page), pages)
+    roots = db.session.scalars(
+        sa.select(Comment)
+        .where(Comment.thread_id == thread.id, Comment.depth == 0, visible)
+        .options(so.joinedload(Comment.author))
+        .order_by(*_top_level_order())
+        .offset((page - 1) * size)
+        .limit(size)
+    ).all()
+    shown = replies_shown()
+    by_root: dict[int, list] = {root.id: [] for root in roots}
+    totals: dict[int, int] = {}
+    if roots:
+        for reply, count, parent_name in _reply_rows(
+            Comment.root_id.in_(list(by_root)), viewer, own_pending_ids, window_limit=shown
+        ):
+            by_root[reply.root_id].append((reply, parent_name))
+            totals[reply.root_id] = count
+    entries: list[Entry] = []
+    shown_ids: set[int] = set()
+    for root in roots:
+        entries.append(_entry(root, None, shown_ids, own_pending_ids))
+        replies = by_root[root.id]
+        for reply, parent_name in replies:
+            entries.append(_entry(reply, parent_name, shown_ids, own_pending_ids))
+        remaining = totals.get(root.id, 0) - len(replies)
+        if remaining > 0:
+            entries.append(
+                Entry(fold_root_id=root.id, remaining=remaining, start=len(replies), depth=1)
+            )
+    return ThreadView(
+        thread=thread,
+        entries=entries,
+        page=page,
+        pages=pages,
+        top_level_total=total,
+        own_pending_ids=own_pending_ids,
+        is_moderator=_is_moderator(viewer),
+    )
+
+
+def replies_view(root: Comment, viewer, start: int = 0, own_pending_ids=()) -> ThreadView:
+    """A batch of the replies under top-level comment `root`, from `start` on."""
+    own_pending_ids = frozenset(own_pending_ids or ())
+    batch = replies_batch()
+    start = max(0, start)
+    total = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Comment)
+        .where(
+            Comment.root_id == root.id,
+            Comment.depth > 0,
+            visible_clause(viewer, own_pending_ids),
+        )
+    )
+    rows = _reply_rows(
+        Comment.root_id == root.id, viewer, own_pending_ids, offset=start, limit=batch
+    )
+    entries: list[Entry] = []
+    # The batch continues a sub-thread shown elsewhere: only the root is "above" it.
+    shown_ids: set[int] = {root.id}
+    for reply, _count, parent_name in rows:
+        entries.append(_entry(reply, parent_name, shown_ids, own_pending_ids))
+    remaining = total - start - len(rows)
+    if remaining > 0:
+        entries.append(
+            Entry(fold_root_id=root.id, remaining=remaining, start=start + len(rows), depth=1)
+        )
+    return ThreadView(
+        thread=root.thread,
+        entries=entries,
+        own_pending_ids=own_pending_ids,
+        is_moderator=_is_moderator(viewer),
+        root=root,
+        top_level_total=total,
+        previous_start=max(0, start - batch) if start > 0 else None,
+    )
+
+
+@dataclass
+class Location:
+    """Where a comment shows: its thread page, or a batch of folded replies."""
+
+    page: int
+    root_id: int
+    # Set when the comment is folded away: the replies batch that shows it.
+    replies_start: int | None = None
+
+
+def _before_in_order(root: Comment):
+    """SQL condition: top-level comments shown before `root` (pinned ones first)."""
+    if root.pinned:
+        return sa.and_(Comment.pinned.is_(True), Comment.path < root.path)
+    return sa.or_(
+        Comment.pinned.is_(True), sa.and_(Comment.pinned.is_(False), Comment.path < root.path)
+    )
+
+
+def locate_comment(comment: Comment, viewer, own_pending_ids=()) -> Location:
+    """The page of its thread (or the folded batch) that shows `comment` to `viewer`."""
+    if not comment.thread.is_visible_to(viewer) or not comment.is_visible_to(
+        viewer, own_pending_ids
+    ):
+        raise NotFound("There is no such comment.")
+    visible = visible_clause(viewer, own_pending_ids)
+    root = comment if comment.depth == 0 else db.session.get(Comment, comment.root_id)
+    before = db.session.scalar(
+        sa.select(sa.func.count())
+        .select_from(Comment)
+        .where(
+            Comment.thread_id == root.thread_id,
+            Comment.depth == 0,
+            visible,
+            _before_in_order(root),
+        )
+    )
+    location = Location(page=before // per_page() + 1, root_id=root.id)
+    if comment.depth > 0:
+        rank = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Comment)
+            .where(
+                Comment.root_id == root.id,
+                Comment.depth > 0,
+                visible,
+                Comment.path < comment.path,
+            )
+        )
+        shown = replies_shown()
+        if rank >= shown:
+            batch = replies_batch()
+            location.replies_start = shown + ((rank - shown) // batch) * batch
+    return location
+
+
+@dataclass
+class Owner:
+    """What a thread belongs to: an article, a proposal, or nothing (a moved sub-thread)."""
+
+    kind: str
+    article: Article | None = None
+    proposal: Proposal | None = None
+
+    @property
+    def title(self) -> str | None:
+        if self.article is not None:
+            return self.article.title
+        if self.proposal is not None:
+            return self.proposal.title
+        return None
+
+    def url(self, thread: Thread, page: int | None = None, anchor: str | None = None) -> str:
+        page = page if page and page > 1 else None
+        if self.article is not None:
+            return url_for("articles.show", slug=self.article.slug, page=page, _anchor=anchor)
+        if self.proposal is not None and "proposals.show" in current_app.view_functions:
+            return url_for(
+                "proposals.show", proposal_id=self.proposal.id, page=page, _anchor=anchor
+            )
+        return url_for("articles.thread", thread_id=thread.id, page=page, _anchor=anchor)
+
+
+def thread_owner(thread: Thread) -> Owner:
+    """The article or proposal whose thread this is (found by their thread_id)."""
+    article = db.session.scalar(sa.select(Article).where(Article.thread_id == thread.id))
+    if article is not None:
+        return Owner("article", article=article)
+    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    if proposal is not None:
+        return Owner("proposal", proposal=proposal)
+    return Owner("thread")
