@@ -1,3 +1,113 @@
-"""Member profiles: /users/<username>."""
+"""Member profiles: /users/<username>, their proposals and comments."""
 
-from . import bp  # noqa: F401
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import abort, jsonify, render_template, request
+from flask_login import current_user
+
+from ..errors import wants_json
+from ..extensions import db
+from ..models import Comment, CommentStatus, Proposal, Thread, ThreadState, User
+from ..models import moderation as rules
+from ..models.user import username_key
+from ..moderation.forms import ReasonForm, SuspendForm
+from ..moderation.queries import comment_url, proposal_url, thread_contexts
+from . import bp
+
+PER_PAGE = 20
+
+
+def _page_arg(name: str) -> int:
+    value = request.args.get(name, "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
+
+
+def _visible_proposals(member: User, viewer):
+    stmt = sa.select(Proposal).where(Proposal.author_id == member.id)
+    if not rules.can_see_hidden(viewer):
+        stmt = stmt.where(Proposal.is_hidden.is_(False))
+    return stmt.order_by(Proposal.created_at.desc(), Proposal.id.desc()).options(
+        so.selectinload(Proposal.round)
+    )
+
+
+def _visible_comments(member: User, viewer):
+    stmt = sa.select(Comment).where(Comment.author_id == member.id)
+    if not rules.can_see_hidden(viewer):
+        # Members see what the threads show them: published comments in
+        # threads that are not hidden.
+        stmt = stmt.join(Thread, Thread.id == Comment.thread_id).where(
+            Comment.status == CommentStatus.published, Thread.state != ThreadState.hidden
+        )
+    return stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
+
+
+@bp.route("/users/<username>")
+def profile(username: str):
+    member = db.session.scalar(sa.select(User).where(User.username_key == username_key(username)))
+    if member is None:
+        abort(404)
+    viewer = current_user
+    proposals = db.paginate(
+        _visible_proposals(member, viewer),
+        page=_page_arg("proposals_page"),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    comments = db.paginate(
+        _visible_comments(member, viewer),
+        page=_page_arg("comments_page"),
+        per_page=PER_PAGE,
+        error_out=False,
+    )
+    contexts = thread_contexts({c.thread_id for c in comments.items})
+    if wants_json():
+        return jsonify(
+            username=member.username,
+            display_name=member.display_name,
+            role=member.role.value,
+            joined=member.created_at.isoformat(),
+            proposals={
+                "total": proposals.total,
+                "page": proposals.page,
+                "items": [
+                    {
+                        "id": p.id,
+                        "number": p.number,
+                        "title": p.title,
+                        "state": p.state.value,
+                        "round": p.round.slug,
+                        "supporters": p.supporter_count,
+                    }
+                    for p in proposals.items
+                ],
+            },
+            comments={
+                "total": comments.total,
+                "page": comments.page,
+                "items": [
+                    {
+                        "id": c.id,
+                        "thread_id": c.thread_id,
+                        "created_at": c.created_at.isoformat(),
+                        "status": c.status.value,
+                    }
+                    for c in comments.items
+                ],
+            },
+        )
+    sees_suspension = rules.can_moderate(viewer) or (
+        viewer.is_authenticated and viewer.id == member.id
+    )
+    return render_template(
+        "users/profile.html",
+        member=member,
+        proposals=proposals,
+        comments=comments,
+        contexts=contexts,
+        sees_suspension=sees_suspension,
+        suspend_form=SuspendForm(formdata=None),
+        lift_form=ReasonForm(formdata=None),
+        comment_url=comment_url,
+        proposal_url=proposal_url,
+    )

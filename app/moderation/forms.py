@@ -1,0 +1,129 @@
+"""Forms of the moderation blueprint."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateField,
+    DateTimeLocalField,
+    HiddenField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..forms import no_control_chars
+from ..models.moderation import ACTION_LABELS, NOTE_MAX, REASON_MAX
+from ..models.user import USERNAME_MAX, Role
+
+REPORT_REASONS = [
+    ("spam", "Spam"),
+    ("abuse", "Abuse or harassment"),
+    ("off_topic", "Off-topic"),
+    ("other", "Something else (say what in the note)"),
+]
+
+# Suspension lengths offered, in days; "custom" reads the date-time field.
+SUSPENSION_CHOICES = [
+    ("1", "1 day"),
+    ("3", "3 days"),
+    ("7", "1 week"),
+    ("30", "30 days"),
+    ("365", "1 year"),
+    ("custom", "Until a date I choose"),
+]
+
+
+def _reason_field(label="Reason (shown in the moderation log)", default=None):
+    return StringField(
+        label,
+        default=default,
+        validators=[
+            DataRequired("Give a reason: it is shown in the moderation log."),
+            Length(max=REASON_MAX, message=f"A reason has at most {REASON_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+
+
+class ReasonForm(FlaskForm):
+    """Every moderation action: a reason, and where to go back to."""
+
+    reason = _reason_field()
+    next = HiddenField()
+    submit = SubmitField("Confirm")
+
+
+class ApproveForm(ReasonForm):
+    reason = _reason_field(default="Meets the guidelines.")
+
+
+class MoveForm(ReasonForm):
+    title = StringField(
+        "Title of the new thread (optional)",
+        validators=[Optional(), Length(max=300), no_control_chars],
+    )
+
+
+class SuspendForm(ReasonForm):
+    duration = RadioField(
+        "For how long", choices=SUSPENSION_CHOICES, default="7", validators=[InputRequired()]
+    )
+    until = DateTimeLocalField(
+        "Until (UTC, with “Until a date I choose”)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    thread_id = HiddenField()
+
+
+class ReportForm(FlaskForm):
+    reason = RadioField(
+        "Why are you reporting this?",
+        choices=REPORT_REASONS,
+        validators=[InputRequired("Choose a reason.")],
+    )
+    note = TextAreaField(
+        "Note for the moderators (optional)",
+        validators=[
+            Length(max=NOTE_MAX, message=f"A note has at most {NOTE_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+    next = HiddenField()
+    submit = SubmitField("Send report")
+
+
+class RoleForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired("Name the member."), Length(max=USERNAME_MAX), no_control_chars],
+    )
+    role = SelectField(
+        "New role",
+        choices=[(role.value, role.value.title()) for role in Role],
+        validators=[InputRequired()],
+    )
+    reason = _reason_field()
+    submit = SubmitField("Change role")
+
+
+class LogFilterForm(FlaskForm):
+    """The log's filters: a GET form, so no CSRF token."""
+
+    class Meta:
+        csrf = False
+
+    moderator = StringField(
+        "Moderator (username)", validators=[Optional(), Length(max=USERNAME_MAX), no_control_chars]
+    )
+    action = SelectField(
+        "Action",
+        choices=[("", "Any action"), *ACTION_LABELS.items()],
+        validators=[Optional()],
+    )
+    since = DateField("From", validators=[Optional()])
+    until = DateField("To", validators=[Optional()])
+    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1)])

@@ -1,0 +1,298 @@
+"""Read-side helpers of the moderation pages: a fixed number of queries each."""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask import current_app, url_for
+
+from ..extensions import db
+from ..models import (
+    Article,
+    Comment,
+    CommentStatus,
+    ModerationAction,
+    Proposal,
+    Report,
+    ReportStatus,
+    Thread,
+)
+
+QUEUE_LIMIT = 100
+
+
+def _url(endpoint: str, **values) -> str | None:
+    if endpoint not in current_app.view_functions:
+        return None
+    try:
+        return url_for(endpoint, **values)
+    except Exception:  # noqa: BLE001 - a missing link must not break the page
+        return None
+
+
+def comment_url(comment_id: int) -> str | None:
+    """The permalink of a comment (/comments/<id>), when the threads area provides it."""
+    for endpoint in ("articles.comment_permalink", "articles.permalink", "articles.comment"):
+        link = _url(endpoint, comment_id=comment_id)
+        if link:
+            return link
+    return None
+
+
+def proposal_url(proposal_id: int) -> str | None:
+    for endpoint in ("proposals.show", "proposals.detail", "proposals.view"):
+        link = _url(endpoint, proposal_id=proposal_id)
+        if link:
+            return link
+    return None
+
+
+def article_url(slug: str) -> str | None:
+    for endpoint in ("articles.show", "articles.detail", "articles.view"):
+        link = _url(endpoint, slug=slug)
+        if link:
+            return link
+    return None
+
+
+def standalone_thread_url(thread_id: int) -> str | None:
+    for endpoint in ("articles.thread", "articles.show_thread", "articles.thread_page"):
+        link = _url(endpoint, thread_id=thread_id)
+        if link:
+            return link
+    return None
+
+
+@dataclass
+class ThreadContext:
+    """Where a thread lives: an article, a proposal, or a thread of its own (moved)."""
+
+    thread_id: int
+    title: str
+    url: str | None
+    kind: str  # "article", "proposal" or "thread"
+
+
+def thread_contexts(thread_ids) -> dict[int, ThreadContext]:
+    """Contexts for many threads in three queries."""
+    ids = {tid for tid in thread_ids if tid is not None}
+    if not ids:
+        return {}
+    found: dict[int, ThreadContext] = {}
+    for slug, title, thread_id in db.session.execute(
+        sa.select(Article.slug, Article.title, Article.thread_id).where(Article.thread_id.in_(ids))
+    ):
+        found[thread_id] = ThreadContext(thread_id, title, article_url(slug), "article")
+    for prop_id, number, title, thread_id in db.session.execute(
+        sa.select(Proposal.id, Proposal.number, Proposal.title, Proposal.thread_id).where(
+            Proposal.thread_id.in_(ids)
+        )
+    ):
+        found[thread_id] = ThreadContext(
+            thread_id, f"Proposal {number}: {title}", proposal_url(prop_id), "proposal"
+        )
+    rest = ids - set(found)
+    if rest:
+        for thread_id, title in db.session.execute(
+            sa.select(Thread.id, Thread.title).where(Thread.id.in_(rest))
+        ):
+            found[thread_id] = ThreadContext(
+                thread_id,
+                title or f"Thread {thread_id}",
+                standalone_thread_url(thread_id),
+                "thread",
+            )
+    return found
+
+
+def _comment_options():
+    return (
+        so.selectinload(Comment.author),
+        so.selectinload(Comment.thread),
+        so.selectinload(Comment.parent).selectinload(Comment.author),
+    )
+
+
+@dataclass
+class ReportedItem:
+    """A reported comment or proposal with its open reports, oldest first."""
+
+    kind: str  # "comment" or "proposal"
+    target: object
+    reports: list = field(default_factory=list)
+
+    @property
+    def first_reported(self):
+        return self.reports[0].created_at
+
+
+@dataclass
+class Queue:
+    reported: list[ReportedItem]
+    pending: list[Comment]
+    first_posts: list[Comment]
+    counts: dict[str, int]
+    contexts: dict[int, ThreadContext]
+
+    @property
+    def shown_reports(self) -> int:
+        return sum(len(item.reports) for item in self.reported)
+
+
+def moderation_queue(limit: int = QUEUE_LIMIT) -> Queue:
+    """Open reports (grouped by target), pending guest comments and first posts, oldest first."""
+    reports = db.session.scalars(
+        sa.select(Report)
+        .where(Report.status == ReportStatus.open)
+        .order_by(Report.created_at, Report.id)
+        .limit(limit)
+        .options(
+            so.selectinload(Report.reporter),
+            so.selectinload(Report.comment).options(*_comment_options()),
+            so.selectinload(Report.proposal).selectinload(Proposal.author),
+            so.selectinload(Report.proposal).selectinload(Proposal.thread),
+        )
+    ).all()
+    grouped: dict[tuple[str, int], ReportedItem] = {}
+    for report in reports:
+        key = (
+            ("comment", report.comment_id)
+            if report.comment_id
+            else ("proposal", report.proposal_id)
+        )
+        item = grouped.get(key)
+        if item is None:
+            item = grouped[key] = ReportedItem(key[0], report.target)
+        item.reports.append(report)
+
+    pending = db.session.scalars(
+        sa.select(Comment)
+        .where(Comment.status == CommentStatus.pending)
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit)
+        .options(*_comment_options())
+    ).all()
+    first_posts = db.session.scalars(
+        sa.select(Comment)
+        .where(Comment.needs_review.is_(True), Comment.status == CommentStatus.published)
+        .order_by(Comment.created_at, Comment.id)
+        .limit(limit)
+        .options(*_comment_options())
+    ).all()
+    counts = dict(
+        zip(
+            ("reports", "pending", "first_posts"),
+            db.session.execute(
+                sa.select(
+                    sa.select(sa.func.count())
+                    .select_from(Report)
+                    .where(Report.status == ReportStatus.open)
+                    .scalar_subquery(),
+                    sa.select(sa.func.count())
+                    .select_from(Comment)
+                    .where(Comment.status == CommentStatus.pending)
+                    .scalar_subquery(),
+                    sa.select(sa.func.count())
+                    .select_from(Comment)
+                    .where(
+                        Comment.needs_review.is_(True),
+                        Comment.status == CommentStatus.published,
+                    )
+                    .scalar_subquery(),
+                )
+            ).one(),
+            strict=True,
+        )
+    )
+    thread_ids = {c.thread_id for c in [*pending, *first_posts]}
+    thread_ids |= {i.target.thread_id for i in grouped.values() if i.kind == "comment"}
+    return Queue(
+        reported=list(grouped.values()),
+        pending=list(pending),
+        first_posts=list(first_posts),
+        counts=counts,
+        contexts=thread_contexts(thread_ids),
+    )
+
+
+@dataclass
+class LogLine:
+    entry: ModerationAction
+    target_label: str
+    target_url: str | None
+
+
+def describe_targets(entries) -> list[LogLine]:
+    """What each log entry acted on, with a link, in a fixed number of queries."""
+    ids = {kind: set() for kind in ("comment", "proposal", "thread", "report")}
+    for entry in entries:
+        if entry.target_type in ids:
+            ids[entry.target_type].add(entry.target_id)
+    reports = {}
+    if ids["report"]:
+        reports = {
+            r.id: r
+            for r in db.session.scalars(sa.select(Report).where(Report.id.in_(ids["report"])))
+        }
+        for r in reports.values():
+            if r.comment_id:
+                ids["comment"].add(r.comment_id)
+            else:
+                ids["proposal"].add(r.proposal_id)
+    comment_threads = {}
+    if ids["comment"]:
+        comment_threads = dict(
+            db.session.execute(
+                sa.select(Comment.id, Comment.thread_id).where(Comment.id.in_(ids["comment"]))
+            ).all()
+        )
+    proposals = {}
+    if ids["proposal"]:
+        proposals = {
+            pid: (number, title)
+            for pid, number, title in db.session.execute(
+                sa.select(Proposal.id, Proposal.number, Proposal.title).where(
+                    Proposal.id.in_(ids["proposal"])
+                )
+            )
+        }
+    contexts = thread_contexts({*comment_threads.values(), *ids["thread"]})
+
+    def comment_label(comment_id):
+        ctx = contexts.get(comment_threads.get(comment_id))
+        where = f" on {ctx.title}" if ctx else ""
+        return f"Comment {comment_id}{where}", comment_url(comment_id)
+
+    def proposal_label(proposal_id):
+        number, title = proposals.get(proposal_id, (None, None))
+        label = f"Proposal {number}: {title}" if number else f"Proposal {proposal_id}"
+        return label, proposal_url(proposal_id)
+
+    lines = []
+    for entry in entries:
+        kind, tid = entry.target_type, entry.target_id
+        if kind == "comment":
+            label, link = comment_label(tid)
+        elif kind == "proposal":
+            label, link = proposal_label(tid)
+        elif kind == "thread":
+            ctx = contexts.get(tid)
+            label, link = (f"Thread of {ctx.title}", ctx.url) if ctx else (f"Thread {tid}", None)
+        elif kind == "report":
+            report = reports.get(tid)
+            if report is None:
+                label, link = f"Report {tid}", None
+            elif report.comment_id:
+                inner, link = comment_label(report.comment_id)
+                label = f"Report on {inner[0].lower()}{inner[1:]}"
+            else:
+                inner, link = proposal_label(report.proposal_id)
+                label = f"Report on {inner}"
+        elif kind == "user":
+            user = entry.affected_user
+            label = user.display_name if user else f"Member {tid}"
+            link = url_for("users.profile", username=user.username) if user else None
+        else:
+            label, link = f"{kind} {tid}", None
+        lines.append(LogLine(entry, label, link))
+    return lines
