@@ -296,5 +296,5 @@ def parse_document(text: str) -> ParsedDocument:
                 )
         doc.comments.append(parsed)
     if problems:
-        raise DocumentError(problems)
+        raise DocumentError(sorted(problems, key=lambda problem: problem[0] or 0))
     return doc
