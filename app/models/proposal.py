@@ -13,6 +13,8 @@ from .types import str_enum
 TITLE_MAX = 200
 BODY_MAX = 50_000
 EXPLANATION_MAX = 5_000
+DESCRIPTION_MAX = 20_000
+SLUG_MAX = 120
 
 
 class RoundState(enum.StrEnum):
@@ -75,6 +77,43 @@ class Round(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     closed_at: so.Mapped[datetime | None] = so.mapped_column()
 
+    def __repr__(self) -> str:
+        return f"<Round {self.slug} {self.state}>"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == RoundState.open
+
+    def submissions_open(self, now: datetime | None = None) -> bool:
+        """Open, and before the submission deadline (if any)."""
+        deadline = self.submission_deadline
+        return self.is_open and (deadline is None or (now or utcnow()) <= deadline)
+
+    def cosigning_open(self, now: datetime | None = None) -> bool:
+        """Open, and before the co-signing deadline (if any)."""
+        deadline = self.cosign_deadline
+        return self.is_open and (deadline is None or (now or utcnow()) <= deadline)
+
+    def why_not_submit(self, user, now: datetime | None = None) -> str | None:
+        """Why `user` may not submit a proposal here (None: they may)."""
+        if user is None or not getattr(user, "is_authenticated", False):
+            return "Sign in to submit a proposal."
+        if user.is_suspended(now):
+            return "Your account is suspended; you cannot submit proposals."
+        if not self.is_open:
+            return "This round is closed: it is read-only."
+        if not self.submissions_open(now):
+            return "The submission deadline of this round has passed."
+        return None
+
+    def can_submit(self, user, now: datetime | None = None) -> bool:
+        """Whether `user` may submit a proposal to this round now."""
+        return self.why_not_submit(user, now) is None
+
+    def can_close(self, user) -> bool:
+        """Admins close open rounds."""
+        return _is_active(user) and user.is_admin and self.is_open
+
 
 class Proposal(db.Model):
     __tablename__ = "proposals"
@@ -108,6 +147,8 @@ class Proposal(db.Model):
     successor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("proposals.id"))
     decided_at: so.Mapped[datetime | None] = so.mapped_column()
     decided_by_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    # What the admin wrote when recording the outcome (adopted / rejected / merged).
+    decision_note: so.Mapped[str | None] = so.mapped_column(sa.Text)
     thread_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("threads.id"), unique=True)
     # Moderation (independent of the state above).
     is_hidden: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
@@ -119,6 +160,153 @@ class Proposal(db.Model):
         remote_side=[id], foreign_keys=[successor_id]
     )
     thread: so.Mapped["Thread"] = so.relationship()  # noqa: F821
+    coauthors: so.Mapped[list["ProposalCoauthor"]] = so.relationship(
+        order_by="ProposalCoauthor.id", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<Proposal {self.id} #{self.number} {self.state}>"
+
+    @property
+    def label(self) -> str:
+        return f"Proposal {self.number}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == ProposalState.open
+
+    @property
+    def is_final(self) -> bool:
+        return self.state in FINAL_STATES
+
+    @property
+    def reached_threshold(self) -> bool:
+        """The round's threshold (if any) is met: the proposal goes to the floor."""
+        threshold = self.round.threshold
+        return threshold is not None and self.supporter_count >= threshold
+
+    # The co-author rows must be loaded (selectinload) before these run.
+    def accepted_coauthors(self) -> list["ProposalCoauthor"]:
+        return [c for c in self.coauthors if c.status == CoauthorStatus.accepted]
+
+    def pending_invite_for(self, user) -> "ProposalCoauthor | None":
+        if not _is_member(user):
+            return None
+        for c in self.coauthors:
+            if c.user_id == user.id and c.status == CoauthorStatus.invited:
+                return c
+        return None
+
+    def is_author(self, user) -> bool:
+        """The author or an accepted co-author (they count without signing)."""
+        if not _is_member(user):
+            return False
+        return user.id == self.author_id or any(
+            c.user_id == user.id for c in self.accepted_coauthors()
+        )
+
+    def is_visible_to(self, user) -> bool:
+        """Hidden proposals are shown in full only to moderators."""
+        return not self.is_hidden or (_is_member(user) and user.is_moderator)
+
+    def why_not_cosign(self, user, signed: bool = False, now=None) -> str | None:
+        """Why `user` may not co-sign (None: they may). `signed`: they already have."""
+        if not _is_member(user):
+            return "Sign in to co-sign proposals."
+        if user.is_suspended(now):
+            return "Your account is suspended; you cannot co-sign."
+        if self.is_author(user):
+            return "Authors and co-authors already count as supporters."
+        if signed:
+            return "You have already co-signed this proposal."
+        if not self.is_open:
+            return f"This proposal is {self.state.value}: it can no longer be co-signed."
+        if self.is_hidden:
+            return "This proposal is hidden by a moderator and cannot be co-signed."
+        if not self.round.is_open:
+            return "This round is closed: it is read-only."
+        if not self.round.cosigning_open(now):
+            return "The co-signing deadline of this round has passed."
+        return None
+
+    def can_cosign(self, user, signed: bool = False, now=None) -> bool:
+        """Whether `user` may co-sign now (`signed`: they have an active co-signature)."""
+        return self.why_not_cosign(user, signed, now) is None
+
+    def why_not_uncosign(self, user, signed: bool = True, now=None) -> str | None:
+        """Why `user` may not remove their co-signature (None: they may)."""
+        if not _is_member(user):
+            return "Sign in first."
+        if user.is_suspended(now):
+            return "Your account is suspended; you cannot change your co-signature."
+        if not signed:
+            return "You have not co-signed this proposal."
+        if not self.is_open:
+            return f"This proposal is {self.state.value}: its supporters are kept as they were."
+        if not self.round.is_open:
+            return "This round is closed: it is read-only."
+        if not self.round.cosigning_open(now):
+            return "The co-signing deadline has passed: co-signatures can no longer change."
+        return None
+
+    def can_uncosign(self, user, signed: bool = True, now=None) -> bool:
+        """Whether `user` may remove their co-signature now."""
+        return self.why_not_uncosign(user, signed, now) is None
+
+    def _author_action_refusal(self, user, what: str, now=None) -> str | None:
+        if not _is_member(user):
+            return "Sign in first."
+        if user.is_suspended(now):
+            return f"Your account is suspended; you cannot {what}."
+        if user.id != self.author_id:
+            return f"Only the author can {what}."
+        if not self.is_open:
+            return f"This proposal is {self.state.value}; you cannot {what}."
+        if not self.round.is_open:
+            return "This round is closed: it is read-only."
+        return None
+
+    def why_not_edit(self, user, now=None) -> str | None:
+        return self._author_action_refusal(user, "edit this proposal", now)
+
+    def can_edit(self, user, now=None) -> bool:
+        """The author, while the proposal is open in an open round."""
+        return self.why_not_edit(user, now) is None
+
+    def why_not_withdraw(self, user, now=None) -> str | None:
+        return self._author_action_refusal(user, "withdraw this proposal", now)
+
+    def can_withdraw(self, user, now=None) -> bool:
+        """The author, while the proposal is open in an open round."""
+        return self.why_not_withdraw(user, now) is None
+
+    def why_not_invite(self, user, now=None) -> str | None:
+        return self._author_action_refusal(user, "invite co-authors", now)
+
+    def can_invite_coauthor(self, user, now=None) -> bool:
+        """The author, while the proposal is open in an open round."""
+        return self.why_not_invite(user, now) is None
+
+    def can_answer_invite(self, user, now=None) -> bool:
+        """An invited member, while the proposal is open in an open round."""
+        return (
+            self.pending_invite_for(user) is not None
+            and not user.is_suspended(now)
+            and self.is_open
+            and self.round.is_open
+        )
+
+    def can_decide(self, user) -> bool:
+        """Admins record the outcome of an open proposal (also after the round closed)."""
+        return _is_active(user) and user.is_admin and self.is_open
+
+    def can_be_successor_of(self, other: "Proposal") -> bool:
+        """Whether this proposal may be named as `other`'s successor."""
+        return self.id != other.id and self.round_id == other.round_id and self.is_open
+
+    def changed_since(self, cosignature: "Cosignature | None") -> bool:
+        """True when the text changed after this co-signature was given."""
+        return cosignature is not None and cosignature.version_signed < self.version
 
 
 class ProposalVersion(db.Model):
@@ -204,3 +392,11 @@ class CosignEvent(db.Model):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     kind: so.Mapped[CosignEventKind] = so.mapped_column(str_enum(CosignEventKind))
     at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
+
+
+def _is_member(user) -> bool:
+    return user is not None and getattr(user, "is_authenticated", False) and user.id is not None
+
+
+def _is_active(user) -> bool:
+    return _is_member(user) and not user.is_suspended()

@@ -1,3 +1,674 @@
-"""Routes of the proposals blueprint."""
+"""Rounds, proposals, co-signing, history and notifications."""
 
-from . import bp  # noqa: F401
+import difflib
+from datetime import datetime
+
+import sqlalchemy as sa
+from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..errors import DomainError, InvalidState, ValidationError, wants_json
+from ..extensions import db, limiter
+from ..forms import ConfirmForm, apply_domain_error
+from ..models import Notification, Proposal, ProposalState, User
+from ..models.user import username_key
+from ..permissions import active_member_required, admin_required
+from ..security import rate, safe_next_url
+from ..services import notifications as notes
+from ..services import proposals as svc
+from ..timeutil import as_utc
+from . import bp
+from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
+
+NOTIFICATIONS_PER_PAGE = 50
+
+
+def _page_arg(name: str = "page") -> int:
+    value = request.args.get(name, 1, type=int)
+    return value if value and value > 0 else 1
+
+
+def _user():
+    return current_user._get_current_object() if current_user.is_authenticated else None
+
+
+def _is_member() -> bool:
+    return current_user.is_authenticated
+
+
+# --- JSON shapes ----------------------------------------------------------------
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() + "Z" if value else None
+
+
+def _person(user: User) -> dict:
+    return {"username": user.username, "display_name": user.display_name}
+
+
+def _round_json(round_, counts: dict | None = None) -> dict:
+    data = {
+        "slug": round_.slug,
+        "title": round_.title,
+        "description": round_.description,
+        "state": round_.state.value,
+        "submission_deadline": _iso(round_.submission_deadline),
+        "cosign_deadline": _iso(round_.cosign_deadline),
+        "threshold": round_.threshold,
+        "url": url_for("proposals.round", slug=round_.slug),
+    }
+    if counts is not None:
+        data["counts"] = counts
+    return data
+
+
+def _proposal_summary(proposal: Proposal, user) -> dict:
+    data = {
+        "id": proposal.id,
+        "number": proposal.number,
+        "state": proposal.state.value,
+        "supporter_count": proposal.supporter_count,
+        "created_at": _iso(proposal.created_at),
+        "url": url_for("proposals.show", proposal_id=proposal.id),
+    }
+    if not proposal.is_visible_to(user):
+        data.update(hidden=True, hidden_reason=proposal.hidden_reason)
+        return data
+    data.update(
+        title=proposal.title,
+        author=_person(proposal.author),
+        successor=proposal.successor.number if proposal.successor else None,
+    )
+    return data
+
+
+# --- Rounds -----------------------------------------------------------------------
+
+
+@bp.route("/rounds")
+def rounds():
+    items = svc.list_rounds()
+    counts = svc.state_counts([r.id for r in items])
+    if wants_json():
+        return jsonify(rounds=[_round_json(r, counts[r.id]) for r in items])
+    return render_template("proposals/rounds.html", rounds=items, counts=counts)
+
+
+@bp.route("/rounds/new", methods=["GET", "POST"])
+@admin_required
+def new_round():
+    form = RoundForm()
+    if form.validate_on_submit():
+        try:
+            round_ = svc.open_round(
+                current_user._get_current_object(),
+                form.title.data,
+                form.description.data or "",
+                slug=form.slug.data or None,
+                submission_deadline=form.submission_deadline.data,
+                cosign_deadline=form.cosign_deadline.data,
+                threshold=form.threshold.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"The round “{round_.title}” is open.", "success")
+            return redirect(url_for("proposals.round", slug=round_.slug))
+    status = 400 if form.is_submitted() else 200
+    return render_template("proposals/round_form.html", form=form), status
+
+
+@bp.route("/rounds/<slug>", endpoint="round")
+def show_round(slug):
+    round_ = svc.get_round(slug)
+    user = _user()
+    sort = request.args.get("sort", "supporters")
+    if sort not in svc.SORTS:
+        sort = "supporters"
+    state = request.args.get("state", "")
+    if state not in {s.value for s in ProposalState}:
+        state = ""
+    counts = svc.state_counts([round_.id])[round_.id]
+    total, withdrawn_n = counts["total"], counts.get("withdrawn", 0)
+    if state:
+        main_states = [] if state == "withdrawn" else [state]
+    else:
+        main_states = [s.value for s in ProposalState if s != ProposalState.withdrawn]
+    show_withdrawn = state in ("", "withdrawn")
+    page, wpage = _page_arg("page"), _page_arg("wpage")
+    main = svc.round_page(round_, sort, main_states, page, withdrawn=False) if main_states else []
+    withdrawn = svc.round_page(round_, sort, [], wpage, withdrawn=True) if show_withdrawn else []
+    main_total = sum(counts.get(s, 0) for s in main_states)
+    if wants_json():
+        return jsonify(
+            round=_round_json(round_, counts),
+            sort=sort,
+            state=state or None,
+            page=page,
+            per_page=svc.PER_PAGE,
+            proposals=[_proposal_summary(p, user) for p in main],
+            withdrawn=[_proposal_summary(p, user) for p in withdrawn],
+        )
+    return render_template(
+        "proposals/round.html",
+        round=round_,
+        counts=counts,
+        total=total,
+        withdrawn_count=withdrawn_n,
+        sort=sort,
+        state=state,
+        main=main,
+        main_states=main_states,
+        main_total=main_total,
+        withdrawn=withdrawn,
+        show_withdrawn=show_withdrawn,
+        page=page,
+        wpage=wpage,
+        per_page=svc.PER_PAGE,
+        states=list(ProposalState),
+        sorts=svc.SORTS,
+        can_submit=round_.can_submit(user),
+        close_form=ConfirmForm() if round_.can_close(user) else None,
+    )
+
+
+@bp.route("/rounds/<slug>/close", methods=["POST"])
+@admin_required
+def close_round(slug):
+    round_ = svc.get_round(slug)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    try:
+        svc.close_round(round_, current_user._get_current_object())
+    except InvalidState as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash(f"The round “{round_.title}” is closed and now read-only.", "success")
+    return redirect(url_for("proposals.round", slug=slug))
+
+
+@bp.route("/rounds/<slug>/new", methods=["GET", "POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@active_member_required
+def submit(slug):
+    round_ = svc.get_round(slug)
+    refusal = round_.why_not_submit(current_user)
+    if refusal:
+        raise InvalidState(refusal)
+    form = ProposalForm()
+    if form.validate_on_submit():
+        try:
+            proposal = svc.submit_proposal(
+                round_, current_user._get_current_object(), form.title.data, form.body.data
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            if not isinstance(exc, ValidationError):
+                raise
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{proposal.label} is submitted. You count as its first supporter.", "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal.id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("proposals/submit.html", form=form, round=round_), status
+
+
+# --- A proposal --------------------------------------------------------------------
+
+
+def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, status=200):
+    user = _user()
+    signature = svc.active_cosignature(proposal, user)
+    visible = proposal.is_visible_to(user)
+    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user else []
+    preds = svc.predecessors(proposal)
+    if wants_json():
+        data = _proposal_summary(proposal, user)
+        data["round"] = _round_json(proposal.round)
+        if visible:
+            data.update(
+                body=proposal.body,
+                version=proposal.version,
+                updated_at=_iso(proposal.updated_at),
+                coauthors=[_person(c.user) for c in proposal.accepted_coauthors()],
+                withdrawal=(
+                    {
+                        "at": _iso(proposal.withdrawn_at),
+                        "reason": proposal.withdrawal_reason.value,
+                        "explanation": proposal.withdrawal_explanation,
+                    }
+                    if proposal.withdrawal_reason
+                    else None
+                ),
+                decision_note=proposal.decision_note,
+                predecessors=[p.number for p in preds],
+            )
+        if user is not None:
+            data["signed"] = signature is not None
+            data["supporters"] = [
+                {**_person(s.user), "signed_at": _iso(s.signed_at)} for s in supporters
+            ]
+        return jsonify(data), status
+    if withdraw_form is None and proposal.can_withdraw(user):
+        withdraw_form = WithdrawForm(formdata=None)
+        withdraw_form.set_successors(svc.open_proposals(proposal.round, exclude=proposal))
+    if invite_form is None and proposal.can_invite_coauthor(user):
+        invite_form = InviteForm(formdata=None)
+    return render_template(
+        "proposals/proposal.html",
+        proposal=proposal,
+        round=proposal.round,
+        visible=visible,
+        signature=signature,
+        signed=signature is not None,
+        supporters=supporters,
+        shown_limit=svc.SUPPORTERS_SHOWN,
+        predecessors=preds,
+        withdraw_form=withdraw_form,
+        invite_form=invite_form,
+        confirm_form=ConfirmForm(formdata=None),
+        reason_labels=svc.REASON_LABELS,
+    ), status
+
+
+@bp.route("/proposals/<int:proposal_id>")
+def show(proposal_id):
+    return _render_show(svc.load_proposal(proposal_id))
+
+
+@bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@active_member_required
+def edit(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    if current_user.id != proposal.author_id:
+        abort(403, "Only the author can edit this proposal.")
+    refusal = proposal.why_not_edit(current_user)
+    if refusal:
+        raise InvalidState(refusal)
+    form = ProposalForm(obj=None if request.method == "POST" else proposal)
+    form.submit.label.text = "Save new version"
+    if form.validate_on_submit():
+        try:
+            version = svc.edit_proposal(
+                proposal, current_user._get_current_object(), form.title.data, form.body.data
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"Saved as version {version.number}. Co-signers are told it changed.", "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    status = 400 if form.is_submitted() else 200
+    return render_template(
+        "proposals/submit.html", form=form, round=proposal.round, proposal=proposal
+    ), status
+
+
+def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
+    """JSON for the script, or a flash and a redirect for a plain form."""
+    if wants_json():
+        proposal = svc.load_proposal(proposal_id)
+        user = _user()
+        signed = svc.active_cosignature(proposal, user) is not None
+        return jsonify(
+            ok=ok,
+            message=message,
+            signed=signed,
+            supporter_count=proposal.supporter_count,
+            can_cosign=proposal.can_cosign(user, signed),
+            can_uncosign=proposal.can_uncosign(user, signed),
+            cosign_url=url_for("proposals.cosign", proposal_id=proposal_id),
+            uncosign_url=url_for("proposals.uncosign", proposal_id=proposal_id),
+        ), status
+    flash(message, "success" if ok else "error")
+    default = url_for("proposals.show", proposal_id=proposal_id)
+    return redirect(safe_next_url(request.form.get("next"), default))
+
+
+@bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
+@limiter.limit(rate("cosign"), methods=["POST"])
+@login_required
+def cosign(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    user = current_user._get_current_object()
+    try:
+        svc.cosign(proposal, user)
+    except InvalidState as exc:
+        db.session.rollback()
+        return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
+    note_id = request.form.get("notification", type=int)
+    if note_id:
+        notes.mark_read(user, [note_id])
+    db.session.commit()
+    return _cosign_answer(proposal_id, f"You co-signed {proposal.label}. Thank you.", ok=True)
+
+
+@bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])
+@limiter.limit(rate("cosign"), methods=["POST"])
+@login_required
+def uncosign(proposal_id):
+    proposal = db.get_or_404(Proposal, proposal_id)
+    try:
+        svc.uncosign(proposal, current_user._get_current_object())
+    except InvalidState as exc:
+        db.session.rollback()
+        return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
+    db.session.commit()
+    return _cosign_answer(proposal_id, f"Your co-signature of {proposal.label} is removed.", True)
+
+
+@bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@active_member_required
+def withdraw(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    if current_user.id != proposal.author_id:
+        abort(403, "Only the author can withdraw this proposal.")
+    refusal = proposal.why_not_withdraw(current_user)
+    if refusal:
+        raise InvalidState(refusal)
+    form = WithdrawForm()
+    form.set_successors(svc.open_proposals(proposal.round, exclude=proposal))
+    if form.validate_on_submit():
+        successor = None
+        if form.successor.data and form.successor.data != NO_SUCCESSOR:
+            successor = db.session.get(Proposal, form.successor.data)
+        try:
+            svc.withdraw_proposal(
+                proposal,
+                current_user._get_current_object(),
+                form.reason.data,
+                form.explanation.data,
+                successor=successor,
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            tail = f" in favour of {successor.label}" if successor else ""
+            flash(f"{proposal.label} is withdrawn{tail}. Its supporters are told.", "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("proposals/withdraw.html", form=form, proposal=proposal), status
+
+
+@bp.route("/proposals/<int:proposal_id>/decide", methods=["GET", "POST"])
+@admin_required
+def decide(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    if not proposal.can_decide(current_user):
+        raise InvalidState(f"{proposal.label} is already {proposal.state.value}.")
+    form = DecideForm()
+    form.set_targets(svc.merge_targets(proposal))
+    if form.validate_on_submit():
+        target = None
+        if form.merged_into.data and form.merged_into.data != NO_SUCCESSOR:
+            target = db.session.get(Proposal, form.merged_into.data)
+        try:
+            svc.decide_proposal(
+                proposal,
+                current_user._get_current_object(),
+                form.outcome.data,
+                merged_into=target,
+                note=form.note.data or "",
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{proposal.label} is now {proposal.state.value}.", "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    status = 400 if form.is_submitted() else 200
+    return render_template("proposals/decide.html", form=form, proposal=proposal), status
+
+
+@bp.route("/proposals/<int:proposal_id>/coauthors", methods=["POST"])
+@limiter.limit(rate("post"), methods=["POST"])
+@active_member_required
+def invite_coauthor(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    if current_user.id != proposal.author_id:
+        abort(403, "Only the author can invite co-authors.")
+    refusal = proposal.why_not_invite(current_user)
+    if refusal:
+        raise InvalidState(refusal)
+    form = InviteForm()
+    if form.validate_on_submit():
+        invitee = db.session.scalar(
+            sa.select(User).where(User.username_key == username_key(form.username.data))
+        )
+        try:
+            svc.invite_coauthor(proposal, current_user._get_current_object(), invitee)
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_domain_error(form, exc)
+        else:
+            db.session.commit()
+            flash(f"{invitee.display_name} is invited to co-author {proposal.label}.", "success")
+            return redirect(url_for("proposals.show", proposal_id=proposal_id))
+    return _render_show(proposal, invite_form=form, status=400)
+
+
+def _answer_invite(proposal_id: int, accept: bool):
+    proposal = svc.load_proposal(proposal_id)
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    svc.answer_coauthor_invite(proposal, current_user._get_current_object(), accept)
+    db.session.commit()
+    if accept:
+        flash(f"You are now a co-author of {proposal.label}.", "success")
+    else:
+        flash(f"You declined to co-author {proposal.label}.", "info")
+    return redirect(url_for("proposals.show", proposal_id=proposal_id))
+
+
+@bp.route("/proposals/<int:proposal_id>/coauthors/accept", methods=["POST"])
+@active_member_required
+def accept_invite(proposal_id):
+    return _answer_invite(proposal_id, True)
+
+
+@bp.route("/proposals/<int:proposal_id>/coauthors/decline", methods=["POST"])
+@active_member_required
+def decline_invite(proposal_id):
+    return _answer_invite(proposal_id, False)
+
+
+# --- History -------------------------------------------------------------------------
+
+
+def _diff(old: str, new: str) -> list[tuple[str, str]]:
+    """Line diff: ('same' | 'del' | 'ins', line)."""
+    lines: list[tuple[str, str]] = []
+    a, b = old.splitlines(), new.splitlines()
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            lines.extend(("same", line) for line in a[i1:i2])
+            continue
+        lines.extend(("del", line) for line in a[i1:i2])
+        lines.extend(("ins", line) for line in b[j1:j2])
+    return lines
+
+
+@bp.route("/proposals/<int:proposal_id>/versions")
+def versions(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    if not proposal.is_visible_to(current_user):
+        abort(403, f"{proposal.label} is hidden by a moderator: {proposal.hidden_reason or ''}")
+    all_versions = svc.versions_of(proposal)
+    by_number = {v.number: v for v in all_versions}
+    latest = proposal.version
+    errors = []
+    raw_from, raw_to = request.args.get("from"), request.args.get("to")
+
+    def pick(raw, default, label):
+        if raw in (None, ""):
+            return default
+        if not raw.isdigit() or int(raw) not in by_number:
+            errors.append(f"There is no version {raw!r} to compare {label}; choose 1 to {latest}.")
+            return default
+        return int(raw)
+
+    to_n = pick(raw_to, latest, "to")
+    from_n = pick(raw_from, max(1, to_n - 1), "from")
+    old, new = by_number[from_n], by_number[to_n]
+    title_diff = _diff(old.title, new.title)
+    body_diff = _diff(old.body, new.body)
+    status = 400 if errors else 200
+    if wants_json():
+        return jsonify(
+            proposal=proposal.id,
+            versions=[
+                {"number": v.number, "title": v.title, "body": v.body, "at": _iso(v.created_at)}
+                for v in all_versions
+            ],
+            compare={"from": from_n, "to": to_n, "body": body_diff, "title": title_diff},
+            errors=errors,
+        ), status
+    return render_template(
+        "proposals/versions.html",
+        proposal=proposal,
+        versions=all_versions,
+        from_n=from_n,
+        to_n=to_n,
+        raw_from=raw_from,
+        raw_to=raw_to,
+        old=old,
+        new=new,
+        title_diff=title_diff,
+        body_diff=body_diff,
+        errors=errors,
+    ), status
+
+
+def parse_moment(raw: str) -> datetime:
+    """An ISO-8601 date or date-time (UTC unless it names an offset) as naive UTC."""
+    text = raw.strip()
+    if len(text) > 40:
+        raise ValidationError("That is not a date and time.", field="at")
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValidationError(
+            f"“{raw}” is not an ISO-8601 date and time, e.g. 2019-03-26T12:00.", field="at"
+        ) from exc
+    if len(text) == 10:
+        # A bare date means the end of that day: supporters "on 26 March".
+        value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
+    return as_utc(value)
+
+
+@bp.route("/proposals/<int:proposal_id>/supporters")
+def supporters(proposal_id):
+    proposal = svc.load_proposal(proposal_id)
+    raw = request.args.get("at", "")
+    error = None
+    when = None
+    if raw:
+        try:
+            when = parse_moment(raw)
+        except ValidationError as exc:
+            error = exc.message
+    if when is not None:
+        result = svc.supporters_as_of(proposal, when)
+    else:
+        rows = svc.current_supporters(proposal)
+        result = svc.Supporters(
+            when=None,
+            authors=[proposal.author, *(c.user for c in proposal.accepted_coauthors())],
+            signers=[(s.user, s.signed_at) for s in rows],
+        )
+    members = _is_member()
+    status = 400 if error else 200
+    if wants_json():
+        data = {
+            "proposal": proposal.id,
+            "at": _iso(when),
+            "existed": result.existed,
+            "supporter_count": result.count if when else proposal.supporter_count,
+            "error": error,
+        }
+        if members:
+            data["authors"] = [_person(u) for u in result.authors]
+            data["signers"] = [{**_person(u), "signed_at": _iso(at)} for u, at in result.signers]
+        return jsonify(data), status
+    return render_template(
+        "proposals/supporters.html",
+        proposal=proposal,
+        result=result,
+        when=when,
+        raw=raw,
+        error=error,
+        members=members,
+    ), status
+
+
+# --- Notifications --------------------------------------------------------------------
+
+
+@bp.route("/notifications")
+@login_required
+def notifications():
+    page = _page_arg()
+    items = db.session.scalars(
+        sa.select(Notification)
+        .where(Notification.user_id == current_user.id)
+        .order_by(Notification.created_at.desc(), Notification.id.desc())
+        .limit(NOTIFICATIONS_PER_PAGE + 1)
+        .offset((page - 1) * NOTIFICATIONS_PER_PAGE)
+    ).all()
+    more = len(items) > NOTIFICATIONS_PER_PAGE
+    items = items[:NOTIFICATIONS_PER_PAGE]
+    if wants_json():
+        return jsonify(
+            notifications=[
+                {
+                    "id": n.id,
+                    "kind": n.kind,
+                    "message": n.message,
+                    "link": n.link,
+                    "action_url": n.action_url,
+                    "action_label": n.action_label,
+                    "created_at": _iso(n.created_at),
+                    "read": n.read_at is not None,
+                }
+                for n in items
+            ],
+            page=page,
+            more=more,
+        )
+    return render_template(
+        "proposals/notifications.html",
+        items=items,
+        page=page,
+        more=more,
+        form=ConfirmForm(formdata=None),
+        safe_url=lambda url: safe_next_url(url, ""),
+    )
+
+
+@bp.route("/notifications/read", methods=["POST"])
+@login_required
+def mark_notifications_read():
+    form = ConfirmForm()
+    if not form.validate_on_submit():
+        abort(400)
+    note_id = request.form.get("id", type=int)
+    count = notes.mark_read(current_user._get_current_object(), [note_id] if note_id else None)
+    db.session.commit()
+    flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "info")
+    return redirect(url_for("proposals.notifications", page=_page_arg()))

@@ -1,0 +1,150 @@
+"""Forms of the proposals blueprint (they validate input, services apply the rules)."""
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    DateTimeLocalField,
+    IntegerField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
+
+from ..forms import no_control_chars
+from ..models import ProposalState, WithdrawalReason
+from ..models.proposal import BODY_MAX, DESCRIPTION_MAX, EXPLANATION_MAX, SLUG_MAX, TITLE_MAX
+from ..services.proposals import REASON_LABELS
+
+NO_SUCCESSOR = 0
+
+
+class ProposalForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[
+            DataRequired("Give your proposal a title."),
+            Length(max=TITLE_MAX, message=f"A title has at most {TITLE_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+    body = TextAreaField(
+        "Text",
+        validators=[
+            DataRequired("Write the text of the proposal."),
+            Length(max=BODY_MAX, message=f"The text has at most {BODY_MAX:,} characters."),
+            no_control_chars,
+        ],
+    )
+    submit = SubmitField("Submit proposal")
+
+
+class WithdrawForm(FlaskForm):
+    reason = SelectField(
+        "Reason",
+        choices=[(r.value, REASON_LABELS[r]) for r in WithdrawalReason],
+        validators=[InputRequired("Choose a reason.")],
+        validate_choice=True,
+    )
+    explanation = TextAreaField(
+        "Explanation",
+        validators=[
+            DataRequired("Explain to your supporters why you withdraw it."),
+            Length(
+                max=EXPLANATION_MAX,
+                message=f"The explanation has at most {EXPLANATION_MAX:,} characters.",
+            ),
+            no_control_chars,
+        ],
+    )
+    successor = SelectField("In favour of (optional)", coerce=int, default=NO_SUCCESSOR)
+    submit = SubmitField("Withdraw proposal")
+
+    def set_successors(self, proposals) -> None:
+        self.successor.choices = [(NO_SUCCESSOR, "No successor")] + [
+            (p.id, f"{p.label}: {p.title[:80]}") for p in proposals
+        ]
+
+
+class InviteForm(FlaskForm):
+    username = StringField(
+        "Username of the member to invite",
+        validators=[
+            DataRequired("Give the member's username."),
+            Length(max=64, message="A username has at most 32 characters."),
+            no_control_chars,
+        ],
+    )
+    submit = SubmitField("Invite as co-author")
+
+
+class RoundForm(FlaskForm):
+    title = StringField(
+        "Title",
+        validators=[
+            DataRequired("Give the round a title."),
+            Length(max=TITLE_MAX, message=f"A title has at most {TITLE_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+    slug = StringField(
+        "Address (optional)",
+        validators=[
+            Optional(),
+            Length(max=SLUG_MAX, message=f"An address has at most {SLUG_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+    description = TextAreaField(
+        "Description",
+        validators=[
+            Optional(),
+            Length(max=DESCRIPTION_MAX, message=f"At most {DESCRIPTION_MAX:,} characters."),
+            no_control_chars,
+        ],
+    )
+    submission_deadline = DateTimeLocalField(
+        "Submission deadline (UTC, optional)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    cosign_deadline = DateTimeLocalField(
+        "Co-signing deadline (UTC, optional)",
+        format="%Y-%m-%dT%H:%M",
+        validators=[Optional()],
+    )
+    threshold = IntegerField(
+        "Threshold: supporters a proposal needs to go to the floor (optional)",
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=10_000_000, message="Give a whole number of at least 1."),
+        ],
+    )
+    submit = SubmitField("Open round")
+
+
+class DecideForm(FlaskForm):
+    outcome = SelectField(
+        "Outcome",
+        choices=[
+            (ProposalState.adopted.value, "Adopted"),
+            (ProposalState.rejected.value, "Rejected"),
+            (ProposalState.merged.value, "Merged into another proposal"),
+        ],
+        validators=[InputRequired("Choose an outcome.")],
+    )
+    merged_into = SelectField("Merged into (for a merge)", coerce=int, default=NO_SUCCESSOR)
+    note = TextAreaField(
+        "Note for the record (optional)",
+        validators=[
+            Optional(),
+            Length(max=EXPLANATION_MAX, message=f"At most {EXPLANATION_MAX:,} characters."),
+            no_control_chars,
+        ],
+    )
+    submit = SubmitField("Record decision")
+
+    def set_targets(self, proposals) -> None:
+        self.merged_into.choices = [(NO_SUCCESSOR, "Not merged")] + [
+            (p.id, f"{p.label}: {p.title[:80]} ({p.state.value})") for p in proposals
+        ]
