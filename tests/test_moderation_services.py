@@ -72,22 +72,124 @@ def _actions(cast, scene, mod_comment):
     m = cast.moderator
     until = utcnow() + timedelta(days=2)
     return [
-        ("approve_comment", lambda: mod.approve_comment(pending_comment(), m, "Fine."), "comment", None, None),
-        ("hide_comment", lambda: mod.hide_comment(scene.comment, m, "Insults a member"), "comment", scene.comment.id, cast.author.id),
-        ("restore_comment", lambda: (mod.hide_comment(scene.comment, cast.moderator2, "x"), mod.restore_comment(scene.comment, m, "It was fair")), "comment", scene.comment.id, cast.author.id),
-        ("pin_comment", lambda: mod.pin_comment(scene.comment, m, "Useful summary"), "comment", scene.comment.id, cast.author.id),
-        ("unpin_comment", lambda: (mod.pin_comment(scene.comment, cast.moderator2, "x"), mod.unpin_comment(scene.comment, m, "Outdated")), "comment", scene.comment.id, cast.author.id),
-        ("move_subthread", lambda: mod.move_subthread(scene.comment, m, "Off-topic tangent"), "comment", scene.comment.id, cast.author.id),
-        ("hide_proposal", lambda: mod.hide_proposal(scene.proposal, m, "Advertising"), "proposal", scene.proposal.id, cast.author.id),
-        ("restore_proposal", lambda: (mod.hide_proposal(scene.proposal, cast.moderator2, "x"), mod.restore_proposal(scene.proposal, m, "Checked")), "proposal", scene.proposal.id, cast.author.id),
-        ("lock_thread", lambda: mod.lock_thread(scene.thread, m, "Heated"), "thread", scene.thread.id, None),
-        ("unlock_thread", lambda: (mod.lock_thread(scene.thread, cast.moderator2, "x"), mod.unlock_thread(scene.thread, m, "Calmer now")), "thread", scene.thread.id, None),
-        ("suspend_member", lambda: mod.suspend_member(cast.author, m, until, "Abuse"), "user", cast.author.id, cast.author.id),
-        ("lift_suspension", lambda: mod.lift_suspension(cast.suspended, m, "Served enough"), "user", cast.suspended.id, cast.suspended.id),
-        ("resolve_report", lambda: mod.resolve_report(report(), m, "Right, handled"), "report", None, cast.author.id),
-        ("dismiss_report", lambda: mod.dismiss_report(report(), m, "Not spam"), "report", None, cast.author.id),
-        ("change_role", lambda: mod.change_role(cast.member, Role.moderator, cast.admin, "Trusted"), "user", cast.member.id, cast.member.id),
-    ]  # fmt: skip
+        (
+            "approve_comment",
+            lambda: mod.approve_comment(pending_comment(), m, "Fine."),
+            "comment",
+            None,
+            None,
+        ),
+        (
+            "hide_comment",
+            lambda: mod.hide_comment(scene.comment, m, "Insults a member"),
+            "comment",
+            scene.comment.id,
+            cast.author.id,
+        ),
+        (
+            "restore_comment",
+            lambda: (
+                mod.hide_comment(scene.comment, cast.moderator2, "x"),
+                mod.restore_comment(scene.comment, m, "It was fair"),
+            ),
+            "comment",
+            scene.comment.id,
+            cast.author.id,
+        ),
+        (
+            "pin_comment",
+            lambda: mod.pin_comment(scene.comment, m, "Useful summary"),
+            "comment",
+            scene.comment.id,
+            cast.author.id,
+        ),
+        (
+            "unpin_comment",
+            lambda: (
+                mod.pin_comment(scene.comment, cast.moderator2, "x"),
+                mod.unpin_comment(scene.comment, m, "Outdated"),
+            ),
+            "comment",
+            scene.comment.id,
+            cast.author.id,
+        ),
+        (
+            "move_subthread",
+            lambda: mod.move_subthread(scene.comment, m, "Off-topic tangent"),
+            "comment",
+            scene.comment.id,
+            cast.author.id,
+        ),
+        (
+            "hide_proposal",
+            lambda: mod.hide_proposal(scene.proposal, m, "Advertising"),
+            "proposal",
+            scene.proposal.id,
+            cast.author.id,
+        ),
+        (
+            "restore_proposal",
+            lambda: (
+                mod.hide_proposal(scene.proposal, cast.moderator2, "x"),
+                mod.restore_proposal(scene.proposal, m, "Checked"),
+            ),
+            "proposal",
+            scene.proposal.id,
+            cast.author.id,
+        ),
+        (
+            "lock_thread",
+            lambda: mod.lock_thread(scene.thread, m, "Heated"),
+            "thread",
+            scene.thread.id,
+            None,
+        ),
+        (
+            "unlock_thread",
+            lambda: (
+                mod.lock_thread(scene.thread, cast.moderator2, "x"),
+                mod.unlock_thread(scene.thread, m, "Calmer now"),
+            ),
+            "thread",
+            scene.thread.id,
+            None,
+        ),
+        (
+            "suspend_member",
+            lambda: mod.suspend_member(cast.author, m, until, "Abuse"),
+            "user",
+            cast.author.id,
+            cast.author.id,
+        ),
+        (
+            "lift_suspension",
+            lambda: mod.lift_suspension(cast.suspended, m, "Served enough"),
+            "user",
+            cast.suspended.id,
+            cast.suspended.id,
+        ),
+        (
+            "resolve_report",
+            lambda: mod.resolve_report(report(), m, "Right, handled"),
+            "report",
+            None,
+            cast.author.id,
+        ),
+        (
+            "dismiss_report",
+            lambda: mod.dismiss_report(report(), m, "Not spam"),
+            "report",
+            None,
+            cast.author.id,
+        ),
+        (
+            "change_role",
+            lambda: mod.change_role(cast.member, Role.moderator, cast.admin, "Trusted"),
+            "user",
+            cast.member.id,
+            cast.member.id,
+        ),
+    ]
 
 
 ACTION_NAMES = [

@@ -478,7 +478,7 @@ def move_subthread(comment: Comment, actor: User, reason: str, title: str | None
         path=old_path,
         status=CommentStatus.published,
         author_id=None,
-        author_name=None,
+        author_name="Moderators",
         is_verified=True,
         body="",
         moved_to_thread_id=new_thread.id,
