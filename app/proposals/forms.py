@@ -9,6 +9,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import no_control_chars
@@ -42,7 +43,7 @@ class ProposalForm(FlaskForm):
 class WithdrawForm(FlaskForm):
     reason = SelectField(
         "Reason",
-        choices=[(r.value, REASON_LABELS[r]) for r in WithdrawalReason],
+        choices=[SelectChoice(r.value, REASON_LABELS[r]) for r in WithdrawalReason],
         validators=[InputRequired("Choose a reason.")],
         validate_choice=True,
     )
@@ -61,8 +62,8 @@ class WithdrawForm(FlaskForm):
     submit = SubmitField("Withdraw proposal")
 
     def set_successors(self, proposals) -> None:
-        self.successor.choices = [(NO_SUCCESSOR, "No successor")] + [
-            (p.id, f"{p.label}: {p.title[:80]}") for p in proposals
+        self.successor.choices = [SelectChoice(NO_SUCCESSOR, "No successor")] + [
+            SelectChoice(p.id, f"{p.label}: {p.title[:80]}") for p in proposals
         ]
 
 
@@ -127,9 +128,9 @@ class DecideForm(FlaskForm):
     outcome = SelectField(
         "Outcome",
         choices=[
-            (ProposalState.adopted.value, "Adopted"),
-            (ProposalState.rejected.value, "Rejected"),
-            (ProposalState.merged.value, "Merged into another proposal"),
+            SelectChoice(ProposalState.adopted.value, "Adopted"),
+            SelectChoice(ProposalState.rejected.value, "Rejected"),
+            SelectChoice(ProposalState.merged.value, "Merged into another proposal"),
         ],
         validators=[InputRequired("Choose an outcome.")],
     )
@@ -145,6 +146,6 @@ class DecideForm(FlaskForm):
     submit = SubmitField("Record decision")
 
     def set_targets(self, proposals) -> None:
-        self.merged_into.choices = [(NO_SUCCESSOR, "Not merged")] + [
-            (p.id, f"{p.label}: {p.title[:80]} ({p.state.value})") for p in proposals
+        self.merged_into.choices = [SelectChoice(NO_SUCCESSOR, "Not merged")] + [
+            SelectChoice(p.id, f"{p.label}: {p.title[:80]} ({p.state.value})") for p in proposals
         ]
