@@ -12,6 +12,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ..forms import no_control_chars
@@ -19,20 +20,20 @@ from ..models.moderation import ACTION_LABELS, NOTE_MAX, REASON_MAX
 from ..models.user import USERNAME_MAX, Role
 
 REPORT_REASONS = [
-    ("spam", "Spam"),
-    ("abuse", "Abuse or harassment"),
-    ("off_topic", "Off-topic"),
-    ("other", "Something else (say what in the note)"),
+    SelectChoice("spam", "Spam"),
+    SelectChoice("abuse", "Abuse or harassment"),
+    SelectChoice("off_topic", "Off-topic"),
+    SelectChoice("other", "Something else (say what in the note)"),
 ]
 
 # Suspension lengths offered, in days; "custom" reads the date-time field.
 SUSPENSION_CHOICES = [
-    ("1", "1 day"),
-    ("3", "3 days"),
-    ("7", "1 week"),
-    ("30", "30 days"),
-    ("365", "1 year"),
-    ("custom", "Until a date I choose"),
+    SelectChoice("1", "1 day"),
+    SelectChoice("3", "3 days"),
+    SelectChoice("7", "1 week"),
+    SelectChoice("30", "30 days"),
+    SelectChoice("365", "1 year"),
+    SelectChoice("custom", "Until a date I choose"),
 ]
 
 
@@ -103,7 +104,7 @@ class RoleForm(FlaskForm):
     )
     role = SelectField(
         "New role",
-        choices=[(role.value, role.value.title()) for role in Role],
+        choices=[SelectChoice(role.value, role.value.title()) for role in Role],
         validators=[InputRequired()],
     )
     reason = _reason_field()
@@ -121,7 +122,10 @@ class LogFilterForm(FlaskForm):
     )
     action = SelectField(
         "Action",
-        choices=[("", "Any action"), *ACTION_LABELS.items()],
+        choices=[
+            SelectChoice("", "Any action"),
+            *(SelectChoice(k, v) for k, v in ACTION_LABELS.items()),
+        ],
         validators=[Optional()],
     )
     since = DateField("From", validators=[Optional()])
