@@ -74,7 +74,7 @@ def _comment_or_404(comment_id: int) -> Comment:
     return comment
 
 
-def comment_url(comment: Comment) -> str:
+def comment_url(comment: Comment, owner=None) -> str:
     """Where a comment shows for the current viewer: its page and anchor."""
     location = locate_comment(comment, _viewer(), own_pending_ids())
     anchor = f"comment-{comment.id}"
@@ -85,7 +85,8 @@ def comment_url(comment: Comment) -> str:
             start=location.replies_start,
             _anchor=anchor,
         )
-    return thread_owner(comment.thread).url(comment.thread, location.page, anchor)
+    owner = owner or thread_owner(comment.thread)
+    return owner.url(comment.thread, location.page, anchor)
 
 
 def _article_json(article: Article) -> dict:
@@ -179,7 +180,7 @@ def replies(comment_id):
     if request.args.get("partial"):
         return render_template("articles/_entries.html", view=view)
     owner = thread_owner(root.thread)
-    back = comment_url(root)
+    back = comment_url(root, owner)
     root_view = dataclasses.replace(view, entries=[Entry(comment=root)])
     return render_template(
         "articles/replies.html",
