@@ -46,8 +46,11 @@ def measure(app, slug: str, runs: int) -> tuple[float, int]:
     times = []
     queries = 0
     for _ in range(runs):
-        counted = []
-        listener = lambda *args: counted.append(1)  # noqa: E731
+        counted: list[int] = []
+
+        def listener(*_args, counted=counted):
+            counted.append(1)
+
         sa.event.listen(db.engine, "before_cursor_execute", listener)
         db.session.remove()
         start = time.perf_counter()
