@@ -403,3 +403,26 @@ def test_move_subthread_page_and_link(client, auth, db, cast, scene):
     assert f"/threads/{placeholder.moved_to_thread_id}" in html
     moved = client.get(f"/threads/{placeholder.moved_to_thread_id}").data.decode()
     assert "You are all idiots." in moved and "Calm down." in moved
+
+
+def test_proposal_page_shows_controls_by_role(client, auth, db, cast, scene):
+    url = f"/proposals/{scene.proposal.id}"
+    report = f"/moderation/report/proposal/{scene.proposal.id}"
+    hide = f"/moderation/proposals/{scene.proposal.id}/hide"
+    auth.login(cast.author)
+    html = client.get(url).data.decode()
+    assert report not in html and hide not in html
+    auth.logout()
+    auth.login(cast.member)
+    html = client.get(url).data.decode()
+    assert report in html and hide not in html
+    auth.logout()
+    auth.login(cast.moderator)
+    html = client.get(url).data.decode()
+    assert hide in html
+    assert f"/moderation/users/{cast.author.id}/suspend?thread={scene.proposal.thread_id}" in html
+    client.post(hide, data={"reason": "Advertising"})
+    auth.logout()
+    auth.login(cast.member)
+    html = client.get(url).data.decode()
+    assert "Advertising" in html and scene.proposal.title not in html
