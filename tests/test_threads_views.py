@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.models import Comment, CommentStatus, Role, ThreadState
+from app.models import Article, Comment, CommentStatus, Role, ThreadState
 from app.services import comments
 from app.timeutil import utcnow
 
@@ -427,3 +427,31 @@ def test_first_comment_is_flagged_for_review(client, auth, article, make_user, d
     client.post(f"/threads/{article.thread_id}/comments", data={"body": "My second"})
     flags = dict(db.session.execute(sa.select(Comment.body, Comment.needs_review)).all())
     assert flags == {"My first": True, "My second": False}
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/comments/99999999999999999999",
+        "/comments/99999999999999999999/replies",
+        "/comments/0",
+        "/threads/99999999999999999999",
+        "/comments/{id}/replies?start=99999999999999999999",
+        "/articles/{slug}?page=99999999999999999999",
+        "/articles/{slug}?page=-3",
+    ],
+)
+def test_absurd_ids_and_pages_never_give_a_500(client, make_comment, url):
+    comment = make_comment()
+    slug = comment.thread_id and Article.query.filter_by(thread_id=comment.thread_id).one().slug
+    response = client.get(url.format(id=comment.id, slug=slug))
+    assert response.status_code in (200, 404)
+
+
+def test_absurd_parent_id_is_a_form_error(client, auth, article, make_user):
+    auth.login(make_user())
+    response = client.post(
+        f"/threads/{article.thread_id}/comments",
+        data={"body": "Kept text", "parent_id": "99999999999999999999"},
+    )
+    assert response.status_code == 400 and "Kept text" in _html(response)

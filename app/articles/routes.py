@@ -35,13 +35,15 @@ from . import bp
 from .forms import CommentForm, EditCommentForm, GuestCommentForm
 
 ARTICLES_PER_PAGE = 30
+# Ids are 32-bit integers on PostgreSQL: a bigger one is unknown, not an error.
+MAX_ID = 2**31 - 1
 # How many of a visitor's own pending comments the session remembers.
 PENDING_REMEMBERED = 20
 
 
 def _page_arg() -> int:
     page = request.args.get("page", 1, type=int)
-    return page if page and page > 0 else 1
+    return page if page and 0 < page <= MAX_ID else 1
 
 
 def _viewer():
@@ -59,14 +61,38 @@ def _remember_pending(comment: Comment) -> None:
     session["pending_comments"] = [*ids, comment.id][-PENDING_REMEMBERED:]
 
 
+def current_thread_view(thread: Thread, guest_article: Article | None = None):
+    """The thread's page for this request (?page=, the viewer, their pending comments).
+
+    Owner pages (an article, a proposal) call this and include
+    templates/articles/_thread.html with the result as `view`.
+    """
+    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
+    view.guest_article = guest_article
+    return view
+
+
 def _visible_thread_or_404(thread: Thread) -> Thread:
     if not thread.is_visible_to(current_user):
         abort(404)
     return thread
 
 
+def _get(model, ident: int | None):
+    if ident is None or not 0 < ident <= MAX_ID:
+        return None
+    return db.session.get(model, ident)
+
+
+def _thread_or_404(thread_id: int) -> Thread:
+    thread = _get(Thread, thread_id)
+    if thread is None:
+        abort(404)
+    return _visible_thread_or_404(thread)
+
+
 def _comment_or_404(comment_id: int) -> Comment:
-    comment = db.session.get(Comment, comment_id)
+    comment = _get(Comment, comment_id)
     if comment is None or not comment.thread.is_visible_to(current_user):
         abort(404)
     if not comment.is_visible_to(current_user, own_pending_ids()):
@@ -140,9 +166,7 @@ def show(slug):
     article = db.first_or_404(
         sa.select(Article).where(Article.slug == slug).options(so.joinedload(Article.thread))
     )
-    thread = _visible_thread_or_404(article.thread)
-    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
-    view.guest_article = article
+    view = current_thread_view(_visible_thread_or_404(article.thread), article)
     if wants_json():
         return jsonify(article=_article_json(article), thread=view.as_json(_permalink))
     return render_template("articles/show.html", article=article, view=view)
@@ -151,7 +175,7 @@ def show(slug):
 @bp.route("/threads/<int:thread_id>")
 def thread(thread_id):
     """A thread's own page: its owner's page, or the thread alone (a moved sub-thread)."""
-    thread = _visible_thread_or_404(db.get_or_404(Thread, thread_id))
+    thread = _thread_or_404(thread_id)
     owner = thread_owner(thread)
     if owner.kind != "thread":
         return redirect(owner.url(thread, _page_arg()))
@@ -174,6 +198,7 @@ def replies(comment_id):
     comment = _comment_or_404(comment_id)
     root = comment if comment.depth == 0 else _comment_or_404(comment.root_id)
     start = request.args.get("start", 0, type=int) or 0
+    start = start if 0 <= start <= MAX_ID else 0
     view = replies_view(root, _viewer(), start, own_pending_ids())
     if wants_json():
         return jsonify(replies=view.as_json(_permalink))
@@ -254,7 +279,7 @@ def _post_guest(thread: Thread, article: Article):
 @limiter.limit(rate("post"), methods=["POST"])
 def post_comment(thread_id):
     """Post a comment (or, with parent_id, a reply) to any thread."""
-    thread = _visible_thread_or_404(db.get_or_404(Thread, thread_id))
+    thread = _thread_or_404(thread_id)
     owner = thread_owner(thread)
     if not current_user.is_authenticated:
         if owner.article is not None and owner.article.can_guest_comment(None):
@@ -271,7 +296,7 @@ def post_comment(thread_id):
     if form.validate_on_submit():
         try:
             if form.parent_id.data is not None:
-                parent = db.session.get(Comment, form.parent_id.data)
+                parent = _get(Comment, form.parent_id.data)
                 if parent is None:
                     raise ValidationError(
                         "The comment you are replying to does not exist (it may have been removed)."
