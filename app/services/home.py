@@ -1,0 +1,123 @@
+"""What the home page shows: open rounds, recent articles, recent activity."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from ..extensions import db
+from ..models import (
+    Article,
+    Comment,
+    CommentStatus,
+    Proposal,
+    ProposalState,
+    Round,
+    RoundState,
+    Thread,
+    ThreadState,
+)
+from .proposals import state_counts
+
+ROUNDS_SHOWN = 5
+ARTICLES_SHOWN = 5
+ACTIVITY_SHOWN = 12
+
+
+@dataclass
+class Activity:
+    at: datetime
+    kind: str  # "proposal", "withdrawal" or "comment"
+    who: str
+    title: str
+    proposal: Proposal | None = None
+    comment: Comment | None = None
+    article: Article | None = None
+
+
+def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
+    rounds = list(
+        db.session.scalars(
+            sa.select(Round)
+            .where(Round.state == RoundState.open)
+            .order_by(Round.created_at.desc())
+            .limit(ROUNDS_SHOWN)
+        )
+    )
+    return rounds, state_counts([r.id for r in rounds])
+
+
+def recent_articles() -> list[Article]:
+    return list(
+        db.session.scalars(
+            sa.select(Article)
+            .options(so.joinedload(Article.thread))
+            .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+            .limit(ARTICLES_SHOWN)
+        )
+    )
+
+
+def recent_activity() -> list[Activity]:
+    """The latest proposals, withdrawals and public comments, newest first."""
+    proposals = db.session.scalars(
+        sa.select(Proposal)
+        .where(Proposal.is_hidden.is_(False))
+        .options(so.joinedload(Proposal.author), so.joinedload(Proposal.round))
+        .order_by(Proposal.updated_at.desc())
+        .limit(ACTIVITY_SHOWN)
+    ).all()
+    activity = []
+    for proposal in proposals:
+        if proposal.state == ProposalState.withdrawn and proposal.withdrawn_at:
+            activity.append(
+                Activity(
+                    proposal.withdrawn_at,
+                    "withdrawal",
+                    proposal.author.display_name,
+                    proposal.title,
+                    proposal=proposal,
+                )
+            )
+        activity.append(
+            Activity(
+                proposal.created_at,
+                "proposal",
+                proposal.author.display_name,
+                proposal.title,
+                proposal=proposal,
+            )
+        )
+    owner_article = so.aliased(Article)
+    owner_proposal = so.aliased(Proposal)
+    rows = db.session.execute(
+        sa.select(Comment, owner_article, owner_proposal)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .outerjoin(owner_article, owner_article.thread_id == Thread.id)
+        .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
+        .where(
+            Comment.status == CommentStatus.published,
+            Thread.state != ThreadState.hidden,
+            sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
+        )
+        .options(so.joinedload(Comment.author))
+        .order_by(Comment.created_at.desc())
+        .limit(ACTIVITY_SHOWN)
+    ).all()
+    for comment, article, proposal in rows:
+        who = comment.author.display_name if comment.author else (comment.author_name or "Guest")
+        title = article.title if article else (proposal.title if proposal else "a thread")
+        activity.append(
+            Activity(
+                comment.created_at,
+                "comment",
+                who,
+                title,
+                proposal=proposal,
+                comment=comment,
+                article=article,
+            )
+        )
+    activity.sort(key=lambda a: a.at, reverse=True)
+    return activity[:ACTIVITY_SHOWN]
