@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from app.models import Notification, ProposalState, Role
 from app.services import proposals as svc
 from app.timeutil import utcnow
-from tests.conftest import make_test_app
+from tests.conftest import DEFAULT_PASSWORD, make_test_app
 from tests.fixtures.proposals import active_count, stored_count
 
 JSON = {"Accept": "application/json"}
@@ -241,7 +241,7 @@ def test_cosign_with_the_csrf_header_the_script_sends(database_url, make_user, m
         token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', text(page))[1]
         client.post(
             "/login",
-            data={"login": "csrfmember", "password": "correct horse battery", "csrf_token": token},
+            data={"login": member.username, "password": DEFAULT_PASSWORD, "csrf_token": token},
         )
         # Signing in starts a fresh session: the page's form carries the new token.
         page = text(client.get(f"/proposals/{proposal.id}"))

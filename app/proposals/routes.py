@@ -575,6 +575,8 @@ def parse_moment(raw: str) -> datetime:
 @bp.route("/proposals/<int:proposal_id>/supporters")
 def supporters(proposal_id):
     proposal = svc.load_proposal(proposal_id)
+    if not proposal.is_visible_to(current_user):
+        abort(403, f"{proposal.label} is hidden by a moderator: {proposal.hidden_reason or ''}")
     raw = request.args.get("at", "")
     error = None
     when = None

@@ -12,6 +12,8 @@ committed rows. The supporter count is changed only in SQL
 co-signature row, and a partial unique index allows one active co-signature
 per member and proposal; should two inserts still meet, the loser's
 IntegrityError is caught in a savepoint and answered "already co-signed".
+The time of each event is read after the lock, so the log of a proposal is
+in the order its writes committed and replaying it gives the active rows.
 """
 
 import re
@@ -339,9 +341,9 @@ def edit_proposal(
     proposal: Proposal, actor: User, title: str, body: str, now: datetime | None = None
 ) -> ProposalVersion:
     """Save a new version of the text; co-signers are told it changed."""
-    now = now or utcnow()
     _require_active(actor, now)
     _lock(proposal)
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     if actor.id != proposal.author_id:
         raise PermissionDenied("Only the author can edit this proposal.")
     reason = proposal.why_not_edit(actor, now)
@@ -385,9 +387,9 @@ def edit_proposal(
 
 def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosignature:
     """Co-sign an open proposal, once; the count goes up by one in SQL."""
-    now = now or utcnow()
     _require_active(actor, now)
     _lock(proposal)
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     signed = active_cosignature(proposal, actor) is not None
     reason = proposal.why_not_cosign(actor, signed, now)
     if reason:
@@ -412,9 +414,9 @@ def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosi
 
 def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
     """Remove the member's co-signature while co-signing is open."""
-    now = now or utcnow()
     _require_active(actor, now)
     _lock(proposal)
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     reason = proposal.why_not_uncosign(actor, True, now)
     if reason:
         raise InvalidState(reason)
@@ -463,9 +465,9 @@ def withdraw_proposal(
     now: datetime | None = None,
 ) -> Proposal:
     """Withdraw an open proposal, optionally in favour of a successor in the same round."""
-    now = now or utcnow()
     _require_active(actor, now)
     _lock(*([proposal, successor] if successor is not None else [proposal]))
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     if actor.id != proposal.author_id:
         raise PermissionDenied("Only the author can withdraw this proposal.")
     refusal = proposal.why_not_withdraw(actor, now)
@@ -528,11 +530,11 @@ def decide_proposal(
     now: datetime | None = None,
 ) -> Proposal:
     """Record the outcome of an open proposal: adopted, rejected, or merged into another."""
-    now = now or utcnow()
     _require_active(actor, now)
     if not actor.is_admin:
         raise PermissionDenied("Only admins can decide proposals.")
     _lock(*([proposal, merged_into] if merged_into is not None else [proposal]))
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     if not proposal.is_open:
         raise InvalidState(f"{proposal.label} is already {proposal.state.value}.")
     try:
@@ -639,9 +641,9 @@ def answer_coauthor_invite(
     proposal: Proposal, actor: User, accept: bool, now: datetime | None = None
 ) -> ProposalCoauthor:
     """Accept (become a co-author, counted as a supporter) or decline an invitation."""
-    now = now or utcnow()
     _require_active(actor, now)
     _lock(proposal)
+    now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     invite = db.session.scalar(
         sa.select(ProposalCoauthor).where(
             ProposalCoauthor.proposal_id == proposal.id,
