@@ -147,15 +147,19 @@ def test_round_page_json(client, round_with_proposals):
 
 
 def test_proposal_page_renders_text_supporters_and_discussion(
-    client, auth, make_user, make_proposal, cosign_as
+    client, auth, make_user, make_proposal, cosign_as, make_comment
 ):
     proposal = make_proposal(title="Dissolve", body="**Develop** a process <script>x()</script>")
     fan = make_user(display_name="Rosa Fan")
     cosign_as(proposal, fan)
+    make_comment(thread=proposal.thread, author=make_user(), body="A *thoughtful* remark")
     html = text(client.get(f"/proposals/{proposal.id}"))
     assert "<strong>Develop</strong>" in html and "<script>x()" not in html
-    assert '<section id="discussion" aria-labelledby="discussion-title">' in html
-    assert '<h2 id="discussion-title">Discussion</h2>' in html
+    assert '<div id="discussion">' in html
+    assert f'id="thread-{proposal.thread_id}"' in html
+    assert "A <em>thoughtful</em> remark" in html
+    data = client.get(f"/proposals/{proposal.id}", headers=JSON).get_json()
+    assert [c["body"] for c in data["thread"]["comments"]] == ["A *thoughtful* remark"]
     assert "Rosa Fan" not in html  # who signed is for members
     auth.login(make_user())
     html = text(client.get(f"/proposals/{proposal.id}"))
@@ -487,3 +491,18 @@ def test_admin_opens_closes_and_decides(client, auth, db, make_user, make_propos
     db.session.expire_all()
     assert not round_.is_open
     assert "Closed (read-only)" in text(client.get("/rounds/spring-round"))
+
+
+def test_commenting_on_a_proposal_returns_to_the_proposal_page(
+    client, auth, make_user, make_proposal
+):
+    proposal = make_proposal(title="Discuss me")
+    auth.login(make_user())
+    response = client.post(
+        f"/threads/{proposal.thread_id}/comments", data={"body": "I back this, with changes."}
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith(f"/proposals/{proposal.id}")
+    assert "#comment-" in response.headers["Location"]
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "I back this, with changes." in page

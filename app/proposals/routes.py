@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..articles.routes import current_thread_view
 from ..errors import DomainError, InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, apply_domain_error
@@ -229,6 +230,10 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     visible = proposal.is_visible_to(user)
     supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user else []
     preds = svc.predecessors(proposal)
+    # The proposal's own comment thread, as on article pages.
+    view = None
+    if visible and proposal.thread.is_visible_to(user):
+        view = current_thread_view(proposal.thread)
     if wants_json():
         data = _proposal_summary(proposal, user)
         data["round"] = _round_json(proposal.round)
@@ -249,6 +254,10 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
                 ),
                 decision_note=proposal.decision_note,
                 predecessors=[p.number for p in preds],
+            )
+        if view is not None:
+            data["thread"] = view.as_json(
+                lambda c: url_for("articles.permalink", comment_id=c.id)
             )
         if user is not None:
             data["signed"] = signature is not None
@@ -275,6 +284,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
         invite_form=invite_form,
         confirm_form=ConfirmForm(formdata=None),
         reason_labels=svc.REASON_LABELS,
+        view=view,
     ), status
 
 
