@@ -199,6 +199,24 @@ ACTION_NAMES = [
 ]  # fmt: skip
 
 
+def test_a_report_writes_one_anonymous_entry_and_tells_the_author(db, cast, scene):
+    mod.report_content(cast.member, scene.comment, "off_topic", "Nothing to do with it")
+    db.session.commit()
+    [entry] = log_entries(db)
+    assert (entry.action, entry.moderator_id, entry.target_type, entry.target_id) == (
+        "report_content",
+        None,
+        "comment",
+        scene.comment.id,
+    )
+    assert entry.affected_user_id == cast.author.id
+    assert entry.reason == "Reported as off-topic."
+    assert "Nothing to do with it" not in entry.reason  # the note stays with moderators
+    [note] = notifications_of(db, cast.author)
+    assert note.kind == "content_reported" and "off-topic" in note.message
+    assert cast.member.display_name not in note.message
+
+
 @pytest.mark.parametrize("name", ACTION_NAMES)
 def test_every_action_writes_exactly_one_log_entry(db, cast, scene, mod_comment, name):
     actions = {a[0]: a for a in _actions(cast, scene, mod_comment)}
@@ -206,8 +224,9 @@ def test_every_action_writes_exactly_one_log_entry(db, cast, scene, mod_comment,
     before = len(log_entries(db))
     run()
     db.session.commit()
-    entries = log_entries(db)[before:]
-    # Set-up steps by the second moderator are logged too; take the last one.
+    # Set-up steps (the second moderator's, and reports made to be resolved)
+    # are logged too; take the action's own entry.
+    entries = [e for e in log_entries(db)[before:] if e.action != "report_content"]
     mine = [e for e in entries if e.action == name and e.moderator_id != cast.moderator2.id]
     assert len(mine) == 1, [(e.action, e.moderator_id) for e in entries]
     entry = mine[0]
@@ -368,20 +387,29 @@ def test_third_report_hides_the_comment_until_a_moderator_decides(db, cast, scen
     mod.report_content(second, scene.comment, "spam")
     db.session.commit()
     assert scene.comment.status == CommentStatus.published
-    assert log_entries(db) == []  # reports are not moderation actions
+    # One entry per report, naming no reporter.
+    reports = log_entries(db)
+    assert [(e.action, e.moderator_id) for e in reports] == [("report_content", None)] * 2
+    assert [e.reason for e in reports] == ["Reported as abuse.", "Reported as spam."]
     mod.report_content(third, scene.comment, "abuse", "Third time")
     db.session.commit()
     db.session.refresh(scene.comment)
     assert scene.comment.status == CommentStatus.hidden
     assert scene.comment.hidden_by_id is None
     assert "until a moderator decides" in scene.comment.hidden_reason
-    [entry] = log_entries(db)
+    # The third report's one entry is the automatic hiding.
+    entry = log_entries(db)[-1]
+    assert len(log_entries(db)) == 3
     assert (entry.action, entry.moderator_id, entry.target_id) == (
         "auto_hide_comment",
         None,
         scene.comment.id,
     )
-    assert [n.kind for n in notifications_of(db, cast.author)] == ["comment_hidden"]
+    assert [n.kind for n in notifications_of(db, cast.author)] == [
+        "content_reported",
+        "content_reported",
+        "comment_hidden",
+    ]
     # The moderator decides: keeping it hidden resolves the three reports.
     mod.hide_comment(scene.comment, cast.moderator, "Abusive")
     db.session.commit()
@@ -417,8 +445,13 @@ def test_dismissing_reports_brings_an_auto_hidden_comment_back(db, cast, scene, 
     db.session.commit()
     assert scene.comment.status == CommentStatus.published
     assert scene.comment.hidden_reason is None
-    # Exactly one entry for the dismissal, besides the automatic hide.
-    assert [e.action for e in log_entries(db)] == ["auto_hide_comment", "dismiss_report"]
+    # Exactly one entry for the dismissal, after the reports and the automatic hide.
+    assert [e.action for e in log_entries(db)] == [
+        "report_content",
+        "report_content",
+        "auto_hide_comment",
+        "dismiss_report",
+    ]
 
 
 def test_restore_dismisses_open_reports(db, cast, scene, make_user):
@@ -486,7 +519,7 @@ def test_first_post_review_is_cleared_by_approval(db, cast, scene, mod_comment, 
     first = mod_comment(scene.thread, author=newcomer, needs_review=True)
     mod.approve_comment(first, cast.moderator, "Welcome")
     assert not first.needs_review and first.status == CommentStatus.published
-    with pytest.raises(PermissionDenied, match="not waiting"):
+    with pytest.raises(InvalidState, match="not waiting"):
         mod.approve_comment(first, cast.moderator2, "Again")
 
 

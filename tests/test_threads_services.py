@@ -156,7 +156,7 @@ def test_approve_comment_rules(db, make_article, make_user):
     first = comments.add_comment(article.thread, make_user(), "First post")
     comments.approve_comment(first, moderator)
     assert not first.needs_review and first.status == CommentStatus.published
-    with pytest.raises(InvalidState, match="does not await"):
+    with pytest.raises(InvalidState, match="not waiting for approval"):
         comments.approve_comment(first, moderator)
 
 

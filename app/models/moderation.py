@@ -22,6 +22,14 @@ class ReportReason(enum.StrEnum):
     other = "other"
 
 
+REPORT_REASON_LABELS = {
+    ReportReason.spam: "spam",
+    ReportReason.abuse: "abuse",
+    ReportReason.off_topic: "off-topic",
+    ReportReason.other: "needing a moderator's look",
+}
+
+
 class ReportStatus(enum.StrEnum):
     open = "open"
     resolved = "resolved"
@@ -114,6 +122,7 @@ class ModerationAction(db.Model):
 # Moderation actions, as written in ModerationAction.action, with the label
 # the log shows.
 ACTION_LABELS = {
+    "report_content": "reported content",
     "approve_comment": "approved a comment",
     "hide_comment": "hid a comment",
     "auto_hide_comment": "hid a comment after reports",
@@ -314,6 +323,9 @@ def _why_not_comment(moderator, comment) -> str | None:
     return None
 
 
+NOT_AWAITING_APPROVAL = "This comment is not waiting for approval."
+
+
 def why_not_approve_comment(moderator, comment) -> str | None:
     from .thread import CommentStatus
 
@@ -324,7 +336,7 @@ def why_not_approve_comment(moderator, comment) -> str | None:
         return None
     if comment.status == CommentStatus.published and comment.needs_review:
         return None
-    return "This comment is not waiting for approval."
+    return NOT_AWAITING_APPROVAL
 
 
 def can_approve_comment(moderator, comment) -> bool:

@@ -268,22 +268,15 @@ def delete_own_comment(comment: Comment, actor: User) -> Comment:
     return comment
 
 
-def approve_comment(comment: Comment, actor: User) -> Comment:
-    """A moderator publishes a pending comment or clears a first post's review mark."""
-    if not actor.is_moderator:
-        raise PermissionDenied("Only moderators can approve comments.")
-    if comment.is_author(actor):
-        raise PermissionDenied("A moderator cannot approve their own comment.")
-    if comment.status == CommentStatus.pending:
-        comment.status = CommentStatus.published
-        comment.needs_review = False
-        db.session.flush()
-        count_in(comment)
-    elif comment.needs_review:
-        comment.needs_review = False
-        db.session.flush()
-    else:
-        raise InvalidState("This comment does not await approval.")
+def approve_comment(comment: Comment, actor: User, reason: str = "Approved.") -> Comment:
+    """A moderator publishes a pending comment or clears a first post's review mark.
+
+    One implementation, in the moderation services, so that every approval
+    is checked the same way and written to the moderation log.
+    """
+    from .moderation import approve_comment as approve_and_log
+
+    approve_and_log(comment, actor, reason)
     return comment
 
 

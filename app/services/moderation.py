@@ -162,10 +162,10 @@ def _lock_row(model, row_id: int) -> None:
 def report_content(reporter: User, target, reason, note: str = "") -> Report:
     """A member reports a comment or a proposal; one open report per member and target.
 
-    A report is a member's act, not a moderator's, so it is not written to
-    the public log (reporters stay private to moderators). When it brings a
-    comment to REPORTS_TO_HIDE open reports, the comment is hidden until a
-    moderator decides, and that automatic action is logged (once).
+    Like every moderation step it writes one log entry and tells the author,
+    but without naming the reporter (who stays private to moderators, so a
+    report invites no retaliation). When it brings a comment to
+    REPORTS_TO_HIDE open reports, that one entry is the automatic hiding.
     """
     _refuse(rules.why_not_report(reporter, target))
     try:
@@ -205,6 +205,19 @@ def report_content(reporter: User, target, reason, note: str = "") -> Report:
         count = open_report_count(target)
         if count >= reports_to_hide() and target.status == CommentStatus.published:
             _auto_hide(target, count)
+            db.session.flush()
+            return report
+    what = "comment" if is_comment else "proposal"
+    label = rules.REPORT_REASON_LABELS[reason]
+    _log(None, "report_content", what, target.id, f"Reported as {label}.", target.author_id)
+    _notify(
+        target.author_id,
+        None,
+        "content_reported",
+        f"A member reported your {what} as {label}. A moderator will look at it; "
+        "nothing has changed yet.",
+        comment_link(target) if is_comment else proposal_link(target),
+    )
     db.session.flush()
     return report
 
@@ -287,7 +300,10 @@ def _show_comment(comment: Comment) -> None:
 
 def approve_comment(comment: Comment, actor: User, reason: str = "Approved.") -> None:
     """Publish a pending guest comment, or clear a new member's first post from review."""
-    _refuse(rules.why_not_approve_comment(actor, comment))
+    refusal = rules.why_not_approve_comment(actor, comment)
+    if refusal == rules.NOT_AWAITING_APPROVAL:
+        raise InvalidState(refusal)
+    _refuse(refusal)
     reason = check_reason(reason)
     _lock_row(Comment, comment.id)
     was_pending = comment.status == CommentStatus.pending
