@@ -76,6 +76,10 @@ class Config:
     # Minutes a member may edit their own comment after posting it.
     COMMENT_EDIT_MINUTES = _env_int("COMMENT_EDIT_MINUTES", 30)
     COMMENTS_PER_PAGE = _env_int("COMMENTS_PER_PAGE", 20)
+    # Replies shown under each top-level comment before "N more replies",
+    # and how many one click on it loads.
+    COMMENT_REPLIES_SHOWN = _env_int("COMMENT_REPLIES_SHOWN", 10)
+    COMMENT_REPLIES_BATCH = _env_int("COMMENT_REPLIES_BATCH", 50)
     # Open reports that hide a comment until a moderator decides.
     REPORTS_TO_HIDE = _env_int("REPORTS_TO_HIDE", 3)
 
