@@ -9,13 +9,8 @@ from app.database import begin_statement, write_transactions
 from app.models import User
 
 
-@pytest.fixture
-def sqlite_only(backend):
-    if backend != "sqlite":
-        pytest.skip("SQLite pragmas")
-
-
-def test_sqlite_runs_in_wal_with_a_busy_timeout(db, sqlite_only, app):
+@pytest.mark.sqlite_only
+def test_sqlite_runs_in_wal_with_a_busy_timeout(db, app):
     with db.engine.connect() as conn:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         timeout_ms = conn.exec_driver_sql("PRAGMA busy_timeout").scalar()
@@ -38,7 +33,8 @@ def test_outside_requests_writes_begin_immediate_only_when_asked(app):
     assert begin_statement() == "BEGIN"
 
 
-def test_the_engine_really_emits_begin_immediate(db, sqlite_only, app):
+@pytest.mark.sqlite_only
+def test_the_engine_really_emits_begin_immediate(db, app):
     seen = []
 
     def record(conn, cursor, statement, *args):

@@ -236,10 +236,9 @@ def test_deep_replies_keep_their_depth(db, make_comment):
     assert comment.path.count(".") == MAX_DEPTH + 3
 
 
-def test_concurrent_replies_never_clash(app, db, make_article, make_user, backend):
+@pytest.mark.postgresql_only
+def test_concurrent_replies_never_clash(app, db, make_article, make_user):
     """Real connections in threads reply to the same comment at once."""
-    if backend != "postgresql":
-        pytest.skip("races between real connections run on PostgreSQL")
     thread = make_article().thread
     parent = comments.add_comment(thread, make_user(), "Parent")
     members = [make_user() for _ in range(8)]
