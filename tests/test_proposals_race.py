@@ -117,6 +117,7 @@ def test_113_members_cosigning_twice_at_once_count_exactly_113(
     assert stored_count(db, proposal.id) == 113 + 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(CosignEvent)) == 113
     page = app.test_client().get(f"/proposals/{proposal.id}", headers=JSON).get_json()
+    assert page["cosignature_count"] == 113
     assert page["supporter_count"] == 114
 
 

@@ -189,6 +189,11 @@ class Proposal(db.Model):
     def accepted_coauthors(self) -> list["ProposalCoauthor"]:
         return [c for c in self.coauthors if c.status == CoauthorStatus.accepted]
 
+    @property
+    def cosignature_count(self) -> int:
+        """Current co-signatures: the supporters who are not authors."""
+        return self.supporter_count - 1 - len(self.accepted_coauthors())
+
     def pending_invite_for(self, user) -> "ProposalCoauthor | None":
         if not _is_member(user):
             return None

@@ -253,6 +253,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
                     else None
                 ),
                 decision_note=proposal.decision_note,
+                cosignature_count=proposal.cosignature_count,
                 predecessors=[p.number for p in preds],
             )
         if view is not None:
