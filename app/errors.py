@@ -1,6 +1,6 @@
 """Domain exceptions raised by services, and the error pages."""
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException
 
 
@@ -57,8 +57,10 @@ def wants_json() -> bool:
 def render_error(status: int, message: str | None = None):
     title = ERROR_TITLES.get(status, "Error")
     if wants_json():
-        return jsonify(error=title, message=message or title, status=status), status
-    return render_template("errors/error.html", status=status, title=title, message=message), status
+        body = jsonify(error=title, message=message or title, status=status)
+    else:
+        body = render_template("errors/error.html", status=status, title=title, message=message)
+    return make_response(body, status)
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -76,7 +78,7 @@ def register_error_handlers(app: Flask) -> None:
             message = "What you sent is too large."
         response = render_error(status, message)
         if status == 405 and exc.valid_methods:
-            response[0].headers["Allow"] = ", ".join(exc.valid_methods)
+            response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
     @app.errorhandler(Exception)
