@@ -8,6 +8,7 @@ repeatable-read transaction) in its custom format, and pg_restore.
 import os
 import shutil
 import sqlite3
+
 # pg_dump and pg_restore run with an argument list, never through a shell.
 import subprocess  # nosec B404
 from pathlib import Path
