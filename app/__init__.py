@@ -11,6 +11,7 @@ from .database import configure_sqlite, engine_options, ensure_sqlite_directory
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .security import init_security
+from .web import DbIntConverter
 
 MIN_SECRET_KEY_LENGTH = 16
 
@@ -67,6 +68,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
 
     init_security(app)
     register_error_handlers(app)
+    app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
     _register_template_helpers(app)
 

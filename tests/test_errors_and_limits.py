@@ -80,3 +80,24 @@ def test_account_forms_are_rate_limited(limited_app, path, data, limit_key):
     assert "You are doing that too often" in page.get_data(as_text=True)
     # Reading the form is not limited.
     assert client.get(path).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/proposals/99999999999999999999",
+        "/proposals/2147483648",
+        "/comments/99999999999999999999",
+        "/comments/99999999999999999999/replies",
+        "/threads/99999999999999999999",
+    ],
+)
+def test_ids_beyond_what_the_database_holds_are_404(client, path):
+    assert client.get(path).status_code == 404
+
+
+def test_absurd_page_numbers_fall_back_to_the_first_page(client, make_round):
+    round_ = make_round()
+    for page in ("999999999999999999999", "-3", "abc", "0"):
+        response = client.get(f"/rounds/{round_.slug}?page={page}&wpage={page}")
+        assert response.status_code == 200, page

@@ -31,19 +31,14 @@ from ..services.threads import (
     thread_owner,
     thread_view,
 )
+from ..web import DB_INT_MAX, page_arg
 from . import bp
 from .forms import CommentForm, EditCommentForm, GuestCommentForm
 
 ARTICLES_PER_PAGE = 30
 # Ids are 32-bit integers on PostgreSQL: a bigger one is unknown, not an error.
-MAX_ID = 2**31 - 1
 # How many of a visitor's own pending comments the session remembers.
 PENDING_REMEMBERED = 20
-
-
-def _page_arg() -> int:
-    page = request.args.get("page", 1, type=int)
-    return page if page and 0 < page <= MAX_ID else 1
 
 
 def _viewer():
@@ -67,7 +62,7 @@ def current_thread_view(thread: Thread, guest_article: Article | None = None):
     Owner pages (an article, a proposal) call this and include
     templates/articles/_thread.html with the result as `view`.
     """
-    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
+    view = thread_view(thread, _viewer(), page_arg(), own_pending_ids())
     view.guest_article = guest_article
     return view
 
@@ -79,7 +74,7 @@ def _visible_thread_or_404(thread: Thread) -> Thread:
 
 
 def _get(model, ident: int | None):
-    if ident is None or not 0 < ident <= MAX_ID:
+    if ident is None or not 0 < ident <= DB_INT_MAX:
         return None
     return db.session.get(model, ident)
 
@@ -137,7 +132,7 @@ def _permalink(comment: Comment) -> str:
 
 @bp.route("/articles")
 def index():
-    page = _page_arg()
+    page = page_arg()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Article)) or 0
     pages = max(1, math.ceil(total / ARTICLES_PER_PAGE))
     page = min(page, pages)
@@ -178,8 +173,8 @@ def thread(thread_id):
     thread = _thread_or_404(thread_id)
     owner = thread_owner(thread)
     if owner.kind != "thread":
-        return redirect(owner.url(thread, _page_arg()))
-    view = thread_view(thread, _viewer(), _page_arg(), own_pending_ids())
+        return redirect(owner.url(thread, page_arg()))
+    view = thread_view(thread, _viewer(), page_arg(), own_pending_ids())
     if wants_json():
         return jsonify(thread=view.as_json(_permalink))
     return render_template("articles/thread.html", thread=thread, view=view)
@@ -198,7 +193,7 @@ def replies(comment_id):
     comment = _comment_or_404(comment_id)
     root = comment if comment.depth == 0 else _comment_or_404(comment.root_id)
     start = request.args.get("start", 0, type=int) or 0
-    start = start if 0 <= start <= MAX_ID else 0
+    start = start if 0 <= start <= DB_INT_MAX else 0
     view = replies_view(root, _viewer(), start, own_pending_ids())
     if wants_json():
         return jsonify(replies=view.as_json(_permalink))

@@ -18,15 +18,11 @@ from ..security import rate, safe_next_url
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..timeutil import as_utc
+from ..web import page_arg
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
 
 NOTIFICATIONS_PER_PAGE = 50
-
-
-def _page_arg(name: str = "page") -> int:
-    value = request.args.get(name, 1, type=int)
-    return value if value and value > 0 else 1
 
 
 def _user():
@@ -139,7 +135,7 @@ def show_round(slug):
     else:
         main_states = [s.value for s in ProposalState if s != ProposalState.withdrawn]
     show_withdrawn = state in ("", "withdrawn")
-    page, wpage = _page_arg("page"), _page_arg("wpage")
+    page, wpage = page_arg("page"), page_arg("wpage")
     main = svc.round_page(round_, sort, main_states, page, withdrawn=False) if main_states else []
     withdrawn = svc.round_page(round_, sort, [], wpage, withdrawn=True) if show_withdrawn else []
     main_total = sum(counts.get(s, 0) for s in main_states)
@@ -636,7 +632,7 @@ def supporters(proposal_id):
 @bp.route("/notifications")
 @login_required
 def notifications():
-    page = _page_arg()
+    page = page_arg()
     items = db.session.scalars(
         sa.select(Notification)
         .where(Notification.user_id == current_user.id)
@@ -684,4 +680,4 @@ def mark_notifications_read():
     count = notes.mark_read(current_user._get_current_object(), [note_id] if note_id else None)
     db.session.commit()
     flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "info")
-    return redirect(url_for("proposals.notifications", page=_page_arg()))
+    return redirect(url_for("proposals.notifications", page=page_arg()))

@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import abort, jsonify, render_template, request
+from flask import abort, jsonify, render_template
 from flask_login import current_user
 
 from ..errors import wants_json
@@ -12,14 +12,10 @@ from ..models import moderation as rules
 from ..models.user import username_key
 from ..moderation.forms import ReasonForm, SuspendForm
 from ..moderation.queries import comment_url, proposal_url, thread_contexts
+from ..web import page_arg
 from . import bp
 
 PER_PAGE = 20
-
-
-def _page_arg(name: str) -> int:
-    value = request.args.get(name, "1")
-    return int(value) if value.isdigit() and 0 < int(value) < 100_000 else 1
 
 
 def _visible_proposals(member: User, viewer):
@@ -50,13 +46,13 @@ def profile(username: str):
     viewer = current_user
     proposals = db.paginate(
         _visible_proposals(member, viewer),
-        page=_page_arg("proposals_page"),
+        page=page_arg("proposals_page"),
         per_page=PER_PAGE,
         error_out=False,
     )
     comments = db.paginate(
         _visible_comments(member, viewer),
-        page=_page_arg("comments_page"),
+        page=page_arg("comments_page"),
         per_page=PER_PAGE,
         error_out=False,
     )

@@ -1,0 +1,24 @@
+"""Small helpers every blueprint's views share."""
+
+from flask import request
+from werkzeug.routing import IntegerConverter
+
+# The largest id or page number the databases take (PostgreSQL INTEGER).
+DB_INT_MAX = 2**31 - 1
+
+
+class DbIntConverter(IntegerConverter):
+    """`<int:...>` that only matches numbers a database column can hold.
+
+    Larger numbers would overflow the driver (a 500); as URLs they name
+    nothing, so they do not match and the answer is a 404.
+    """
+
+    def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002
+        super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
+def page_arg(name: str = "page") -> int:
+    """A 1-based page number from the query string (1 when missing or absurd)."""
+    value = request.args.get(name, 1, type=int)
+    return value if value and 0 < value <= DB_INT_MAX else 1
