@@ -8,6 +8,7 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
+from ..charts import support_chart
 from ..errors import DomainError, InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, apply_domain_error
@@ -15,6 +16,7 @@ from ..models import Notification, Proposal, ProposalState, User
 from ..models.user import username_key
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
+from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..timeutil import as_utc
@@ -169,6 +171,7 @@ def show_round(slug):
         sorts=svc.SORTS,
         can_submit=round_.can_submit(user),
         close_form=ConfirmForm() if round_.can_close(user) else None,
+        leader=chart_svc.leader_count(round_),
     )
 
 
@@ -282,6 +285,11 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
         confirm_form=ConfirmForm(formdata=None),
         reason_labels=svc.REASON_LABELS,
         view=view,
+        support_chart=(
+            support_chart(chart_svc.support_history(proposal), proposal.round.threshold)
+            if visible
+            else None
+        ),
     ), status
 
 
