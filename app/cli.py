@@ -115,7 +115,21 @@ def restore_command(path, yes):
     click.echo(f"Restored the database from {path}.")
 
 
+@click.command("check")
+@click.option("--fix", is_flag=True, help="Repair what drifted (writers wait meanwhile).")
+def check_command(fix):
+    """Recount every stored counter and order path against the rows."""
+    from .checks import run_checks
+
+    report = run_checks(fix=fix)
+    for line in report.lines():
+        click.echo(line)
+    if report.problems and (not fix or report.unfixed):
+        sys.exit(1)
+
+
 def register_cli(app: Flask) -> None:
+    app.cli.add_command(check_command)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
     app.cli.add_command(backup_command)
