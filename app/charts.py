@@ -1,4 +1,4 @@
-"""Small charts drawn on the server as SVG markup.
+"""Small charts drawn on the server as SVG markup, each with its numbers as a table.
 
 Presentation attributes and classes only (the Content-Security-Policy forbids
 style attributes); the colours come from site.css, so they follow the colour
@@ -122,4 +122,20 @@ def support_chart(
             f'font-size="11" fill="currentColor">{_day(end, True)}</text>'
         )
     parts.append("</svg>")
+    parts.append(data_table(history))
     return Markup("".join(parts))
+
+
+def data_table(history: Sequence[DayCount]) -> str:
+    """The chart's numbers as a table, folded under the chart."""
+    rows = "".join(
+        f'<tr><td><time datetime="{p.day.isoformat()}">{_day(p.day, True)}</time></td>'
+        f"<td>{p.supporters}</td></tr>"
+        for p in history
+    )
+    return (
+        '<details class="chart-data"><summary>The numbers by day</summary>'
+        '<table><caption class="visually-hidden">Supporters at the end of each day</caption>'
+        '<thead><tr><th scope="col">Day (UTC)</th><th scope="col">Supporters</th></tr></thead>'
+        f"<tbody>{rows}</tbody></table></details>"
+    )
