@@ -149,11 +149,21 @@ def auto_hide_reason(count: int) -> str:
     return f"Hidden automatically after {count} reports, until a moderator decides."
 
 
-def _lock_row(model, row_id: int) -> None:
+def _lock_row(model, row_id: int, recheck=None) -> None:
     # PostgreSQL: serialise concurrent decisions on the same row (SQLite's
-    # BEGIN IMMEDIATE already serialises every writer).
+    # BEGIN IMMEDIATE already serialises every writer). The row is read again
+    # once locked and `recheck` (the action's predicate) asked again: two
+    # moderators hiding the same comment at once must not both succeed.
     if db.engine.dialect.name == "postgresql":
-        db.session.execute(sa.select(model.id).where(model.id == row_id).with_for_update())
+        db.session.execute(
+            sa.select(model)
+            .where(model.id == row_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).scalar_one_or_none()
+        refusal = recheck() if recheck is not None else None
+        if refusal:
+            raise InvalidState(refusal)
 
 
 # Reports --------------------------------------------------------------------
@@ -305,7 +315,7 @@ def approve_comment(comment: Comment, actor: User, reason: str = "Approved.") ->
         raise InvalidState(refusal)
     _refuse(refusal)
     reason = check_reason(reason)
-    _lock_row(Comment, comment.id)
+    _lock_row(Comment, comment.id, lambda: rules.why_not_approve_comment(actor, comment))
     was_pending = comment.status == CommentStatus.pending
     comment.status = CommentStatus.published
     comment.needs_review = False
@@ -329,7 +339,7 @@ def hide_comment(comment: Comment, actor: User, reason: str) -> None:
     """Hide a comment behind a placeholder with the reason; its replies stay."""
     _refuse(rules.why_not_hide_comment(actor, comment))
     reason = check_reason(reason)
-    _lock_row(Comment, comment.id)
+    _lock_row(Comment, comment.id, lambda: rules.why_not_hide_comment(actor, comment))
     was_pending = comment.status == CommentStatus.pending
     comment.status = CommentStatus.hidden
     comment.hidden_reason = reason
@@ -358,7 +368,7 @@ def restore_comment(comment: Comment, actor: User, reason: str) -> None:
     """Show a hidden comment again; open reports on it are dismissed."""
     _refuse(rules.why_not_restore_comment(actor, comment))
     reason = check_reason(reason)
-    _lock_row(Comment, comment.id)
+    _lock_row(Comment, comment.id, lambda: rules.why_not_restore_comment(actor, comment))
     _show_comment(comment)
     _close_reports(actor, ReportStatus.dismissed, comment=comment)
     _log(actor, "restore_comment", "comment", comment.id, reason, comment.author_id)
@@ -576,7 +586,7 @@ def hide_proposal(proposal: Proposal, actor: User, reason: str) -> None:
     """Hide a proposal from members (moderators still read it), with the reason."""
     _refuse(rules.why_not_hide_proposal(actor, proposal))
     reason = check_reason(reason)
-    _lock_row(Proposal, proposal.id)
+    _lock_row(Proposal, proposal.id, lambda: rules.why_not_hide_proposal(actor, proposal))
     proposal.is_hidden = True
     proposal.hidden_reason = reason
     _close_reports(actor, ReportStatus.resolved, proposal=proposal)
@@ -595,7 +605,7 @@ def restore_proposal(proposal: Proposal, actor: User, reason: str) -> None:
     """Show a hidden proposal again; open reports on it are dismissed."""
     _refuse(rules.why_not_restore_proposal(actor, proposal))
     reason = check_reason(reason)
-    _lock_row(Proposal, proposal.id)
+    _lock_row(Proposal, proposal.id, lambda: rules.why_not_restore_proposal(actor, proposal))
     proposal.is_hidden = False
     proposal.hidden_reason = None
     _close_reports(actor, ReportStatus.dismissed, proposal=proposal)
@@ -621,7 +631,15 @@ def _set_thread_state(thread: Thread, actor: User, reason: str, locked: bool) ->
     )
     _refuse(refusal)
     reason = check_reason(reason)
-    _lock_row(Thread, thread.id)
+    _lock_row(
+        Thread,
+        thread.id,
+        lambda: (
+            rules.why_not_lock_thread(actor, thread)
+            if locked
+            else rules.why_not_unlock_thread(actor, thread)
+        ),
+    )
     thread.state = ThreadState.locked if locked else ThreadState.open
     thread.state_reason = reason if locked else None
     owner_id = rules.thread_owner_id(thread.id)
