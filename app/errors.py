@@ -1,6 +1,7 @@
 """Domain exceptions raised by services, and the error pages."""
 
-from flask import Flask, jsonify, make_response, render_template, request
+import sqlalchemy as sa
+from flask import Flask, current_app, jsonify, make_response, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
 
 
@@ -45,7 +46,15 @@ ERROR_TITLES = {
     413: "Too large",
     429: "Too many requests",
     500: "Something went wrong",
+    503: "Please try again in a moment",
 }
+
+UNAVAILABLE_MESSAGE = (
+    "The database is busy or out of reach for a moment, so nothing was saved. "
+    "Please try again shortly."
+)
+# Form fields never echoed back on the 503 page.
+SECRET_FIELDS = ("password", "confirm", "csrf_token", "token")
 
 
 def wants_json() -> bool:
@@ -81,6 +90,23 @@ def register_error_handlers(app: Flask) -> None:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
 
+    @app.errorhandler(sa.exc.OperationalError)
+    def handle_database_unavailable(exc: sa.exc.OperationalError):
+        # A locked or read-only SQLite file, a dropped PostgreSQL connection: the
+        # request failed whole; the next one gets a fresh connection (pool_pre_ping).
+        from .extensions import db
+
+        app.logger.warning(
+            "Database unavailable on %s %s: %s", request.method, request.path, exc.orig
+        )
+        try:
+            db.session.rollback()
+        except Exception:  # noqa: BLE001 - the connection itself may be gone
+            app.logger.warning("Rollback after a database fault failed too", exc_info=True)
+        if app.config.get("PROPAGATE_EXCEPTIONS"):
+            raise exc
+        return render_unavailable()
+
     @app.errorhandler(Exception)
     def handle_unexpected(exc: Exception):
         from .extensions import db
@@ -95,3 +121,39 @@ def register_error_handlers(app: Flask) -> None:
         return render_error(
             500, "The error has been logged. What you sent was not saved; please try again."
         )
+
+
+def _resend_fields() -> list[tuple[str, str]]:
+    if request.method != "POST":
+        return []
+    try:
+        items = request.form.items(multi=True)
+        return [(k, v) for k, v in items if not any(word in k.lower() for word in SECRET_FIELDS)]
+    except Exception:  # noqa: BLE001 - an unreadable body has nothing to give back
+        return []
+
+
+def render_unavailable():
+    """503 with what the user sent, in a form that sends it again (no database needed)."""
+    from flask_wtf.csrf import generate_csrf
+
+    status, title = 503, ERROR_TITLES[503]
+    if wants_json():
+        response = jsonify(error=title, message=UNAVAILABLE_MESSAGE, status=status)
+    else:
+        fields = _resend_fields()
+        # Rendered straight from the environment: the context processors would query.
+        template = current_app.jinja_env.get_template("errors/unavailable.html")
+        html = template.render(
+            status=status,
+            title=title,
+            message=UNAVAILABLE_MESSAGE,
+            fields=fields,
+            action=request.full_path.rstrip("?"),
+            csrf_token=generate_csrf() if fields else "",
+            url_for=url_for,
+        )
+        response = current_app.response_class(html, mimetype="text/html")
+    response.status_code = status
+    response.headers["Retry-After"] = "5"
+    return response
