@@ -19,6 +19,7 @@ from app.services.comments import insert_comment
 from app.services.notifications import notify
 from tests.conftest import default_password_hash
 
+FOLDED_REPLIES = 12
 EXTRA_COMMENTS = 24  # with the seeded one, more than COMMENTS_PER_PAGE (20): two pages
 
 
@@ -36,6 +37,7 @@ class Site:
     reply: Comment
     page2_comment: Comment
     reported: Comment
+    spare: Comment  # a guest's comment nobody reported
     report: Report
 
 
@@ -82,6 +84,14 @@ def seed_site(app) -> Site:
     reply = insert_comment(
         thread, first, body="A reply, to show the nesting.", author=moderator, is_verified=True
     )
+    for i in range(1, FOLDED_REPLIES + 1):  # more than COMMENT_REPLIES_SHOWN (10): a fold
+        insert_comment(
+            thread,
+            first,
+            body=f"Reply {i} to the first comment.",
+            author_name=f"Reader {i}",
+            is_verified=False,
+        )
     comments = [
         insert_comment(
             thread,
@@ -116,5 +126,6 @@ def seed_site(app) -> Site:
         reply=reply,
         page2_comment=comments[-1],
         reported=reported,
+        spare=comments[4],
         report=report,
     )
