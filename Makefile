@@ -85,5 +85,10 @@ test: install-dev chromium axe services
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app
 
+# Desktop (1280 px, light and dark) and phone (360 px) PNGs of the seeded site in
+# docs/screenshots/: a fresh SQLite database, `flask seed --demo`, a real server on 127.0.0.1.
+screenshots: install-dev chromium
+	$(BIN)/python scripts/screenshots.py
+
 clean:
 	rm -rf $(VENV) instance .pytest_cache .ruff_cache .hypothesis
