@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from werkzeug.routing import Rule
+from werkzeug.routing import NumberConverter, Rule
 
 from app import create_app
 from app.extensions import db as _db
@@ -29,8 +29,7 @@ def _example_url(app, rule: Rule) -> str:
     values = {}
     for name in rule.arguments:
         converter = rule._converters[name]
-        kind = type(converter).__name__
-        values[name] = 1 if kind in ("IntegerConverter", "NumberConverter") else "x"
+        values[name] = 1 if isinstance(converter, NumberConverter) else "x"
     with app.test_request_context():
         from flask import url_for
 
