@@ -6,7 +6,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from werkzeug.routing import NumberConverter, Rule
+from werkzeug.routing import Rule
+from werkzeug.routing.converters import NumberConverter
 
 from app import create_app
 from app.extensions import db as _db
