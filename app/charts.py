@@ -103,8 +103,8 @@ def support_chart(
             'stroke="currentColor" stroke-width="1.5" stroke-dasharray="5 4"/>'
         )
         parts.append(
-            f'<text class="chart-label" x="{WIDTH - RIGHT}" y="{ty}" dy="-0.4em" '
-            f'text-anchor="end" font-size="11" fill="currentColor">threshold {threshold}</text>'
+            f'<text class="chart-label" x="{LEFT + 4}" y="{ty}" dy="-0.4em" '
+            f'font-size="11" fill="currentColor">threshold {threshold}</text>'
         )
     last_x, last_y = points[-1] if len(history) > 1 else points[0]
     parts.append(

@@ -162,11 +162,15 @@ def shoot(base: str, out: Path, only: set[str] | None) -> list[Path]:
                 page.goto(url)
                 page.wait_for_load_state("networkidle")
                 full = page.evaluate("document.documentElement.scrollHeight")
+                # The article's own text is long: show its discussion.
+                top = 0
+                if name == "article":
+                    top = max(0, int(page.locator(".thread").bounding_box()["y"]) - 16)
                 path = out / f"{name}-{size}.png"
                 page.screenshot(
                     path=str(path),
                     full_page=True,
-                    clip={"x": 0, "y": 0, "width": width, "height": min(full, height)},
+                    clip={"x": 0, "y": top, "width": width, "height": min(full - top, height)},
                 )
                 written.append(path)
             context.close()
