@@ -8,7 +8,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean
+.PHONY: run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean wrk bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -84,6 +84,26 @@ test: install-dev chromium axe services
 	@echo "==> Static checks"
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app
+
+# wrk from apt where it is missing (bench/run.py falls back to its Python load generator).
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then \
+		echo "wrk: $$(command -v wrk)"; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null || true; \
+	else \
+		echo "wrk is missing and apt-get is not usable: the Python load generator will drive the pages"; \
+	fi
+
+# Pages under load on SQLite and PostgreSQL against bench/hello.py, and the co-signing run
+# (a few minutes; BENCH_ARGS="--duration 10" for longer runs, "--db sqlite" for one database).
+BENCH_ARGS ?=
+bench: install wrk services
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# The demo pages before and after adding the 1,000,000-comment scale data set.
+bench-scale: install wrk services
+	$(BIN)/python bench/run.py --scale $(BENCH_ARGS)
 
 # Desktop (1280 px, light and dark) and phone (360 px) PNGs of the seeded site in
 # docs/screenshots/: a fresh SQLite database, `flask seed --demo`, a real server on 127.0.0.1.

@@ -62,7 +62,13 @@ def set_role(username, role):
 @click.command("seed")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
 @click.option("--demo", is_flag=True, help="Also add the demonstration proposal round.")
-def seed(paths, demo):
+@click.option(
+    "--scale",
+    is_flag=True,
+    help="Also add the benchmark data set: 100,000 members, 10,000 proposals, "
+    "1,000,000 comments (not idempotent: run it once, on a database made for it).",
+)
+def seed(paths, demo, scale):
     """Import the seed documents (seeds/ by default) and, with --demo, the demo round.
 
     Idempotent: running it again changes nothing.
@@ -78,6 +84,10 @@ def seed(paths, demo):
 
         for line in seed_demo().lines():
             click.echo(line)
+    if scale:
+        from .seeding.scale import build_scale
+
+        build_scale()
     if report.errors:
         # The good files loaded; the bad ones are named above.
         sys.exit(1)

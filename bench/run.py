@@ -1,0 +1,408 @@
+"""`make bench` and `make bench-scale`: pages under load against a minimal Flask app.
+
+    .venv/bin/python bench/run.py [--db sqlite,postgresql] [--duration 5] [--scale]
+
+For each database: build a fresh data set (bench/dataset.py), start gunicorn
+on 127.0.0.1 for bench/hello.py and then for Plenary with the same settings,
+drive each page with wrk (or the Python load generator where wrk is
+missing) and print one table: requests/s, p50, p99 and requests/s as a share
+of hello's. Then the co-signing run: 1,000 distinct signed-in members
+co-sign one proposal over HTTP, and the final count is checked against the
+rows.
+
+With --scale: the pages of the demo data set are measured, the scale data
+set (1,000,000 comments) is added, and the same pages plus the biggest ones
+of the scale set are measured again; the table gives each page's slow-down.
+
+Load average (1 minute) is printed next to every table: other work on the
+machine moves absolute numbers; the ratios, measured minutes apart with the
+same server settings, move much less.
+"""
+
+import argparse
+import http.client
+import os
+import queue
+import secrets
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(HERE))
+
+import dataset  # noqa: E402
+from harness import LoadResult, ServerSettings, gunicorn, load  # noqa: E402
+
+USER_AGENT = "plenary-bench/1"
+
+
+def loadavg() -> str:
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def warm(base: str, paths, rounds: int = 8) -> None:
+    """A few requests per page so every worker has compiled its templates."""
+    for path in paths:
+        for _ in range(rounds):
+            try:
+                urllib.request.urlopen(base + path, timeout=30).read()  # noqa: S310 - loopback
+            except urllib.error.HTTPError as exc:
+                if exc.code >= 400:
+                    raise RuntimeError(f"{path} answers {exc.code}") from exc
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+urllib.request.install_opener(urllib.request.build_opener(_NoRedirect))
+
+
+def app_env(url: str, secret: str) -> dict:
+    return {
+        "PLENARY_ENV": "production",
+        "DATABASE_URL": url,
+        "SECRET_KEY": secret,
+        # Plain HTTP on the loopback: the session cookie must travel without TLS.
+        "SESSION_COOKIE_SECURE": "false",
+        # Every request comes from 127.0.0.1: per-address limits would stop the run.
+        "RATELIMIT_ENABLED": "false",
+        "PYTHONPATH": str(ROOT),
+    }
+
+
+def measure_pages(base: str, pages: dict, duration: int, connections: int) -> dict:
+    warm(base, pages.values())
+    results = {}
+    for name, path in pages.items():
+        results[name] = load(base + path, duration, connections)
+    return results
+
+
+def hello_result(settings, duration, connections) -> LoadResult:
+    with gunicorn("hello:app", {"PYTHONPATH": str(HERE)}, settings, cwd=HERE) as base:
+        warm(base, ["/"])
+        return load(base + "/", duration, connections)
+
+
+def print_table(title: str, hello: LoadResult, results: dict, load_text: str) -> None:
+    print(f"\n{title}  [{load_text}]")
+    header = f"{'page':<42} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>6} {'of hello':>9}"
+    print(header)
+    print("-" * len(header))
+    rows = [("hello (bench/hello.py)", hello), *results.items()]
+    for name, r in rows:
+        share = r.requests_per_s / hello.requests_per_s if hello.requests_per_s else 0
+        print(
+            f"{name:<42} {r.requests_per_s:>8.0f} {r.p50_ms:>8.1f} {r.p99_ms:>8.1f} "
+            f"{r.errors:>6} {share:>8.0%}"
+        )
+
+
+# --- co-signing run ---------------------------------------------------------------
+
+
+def forge_sessions(url: str, secret: str, user_ids: list[int]) -> list[tuple[str, str]]:
+    """(session cookie, CSRF token) per member, as if each had signed in (no scrypt)."""
+    from flask import g, session
+    from flask_login.utils import _create_identifier
+    from flask_wtf.csrf import generate_csrf
+
+    from app import create_app
+    from app.extensions import db
+    from app.models import User
+    from config import ProductionConfig
+
+    app = create_app(
+        ProductionConfig,
+        overrides={"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret},
+    )
+    serializer = app.session_interface.get_signing_serializer(app)
+    out = []
+    with app.app_context():
+        import sqlalchemy as sa
+
+        users = db.session.scalars(sa.select(User).where(User.id.in_(user_ids))).all()
+        for user in users:
+            with app.test_request_context(
+                "/", headers={"User-Agent": USER_AGENT}, environ_base={"REMOTE_ADDR": "127.0.0.1"}
+            ):
+                session["_user_id"] = user.get_id()
+                session["_fresh"] = False
+                session["_id"] = _create_identifier()
+                # generate_csrf caches its token on g, which outlives this request
+                # context (the app context is shared): one token per member.
+                g.pop("csrf_token", None)
+                token = generate_csrf()
+                out.append((serializer.dumps(dict(session)), token))
+        db.session.remove()
+    return out
+
+
+def cosign_run(base: str, url: str, secret: str, proposal_id: int, user_ids, threads: int = 16):
+    """POST /proposals/<id>/cosign once per member from `threads` keep-alive connections."""
+    sessions = forge_sessions(url, secret, user_ids)
+    work: queue.Queue = queue.Queue()
+    for item in sessions:
+        work.put(item)
+    port = int(base.rsplit(":", 1)[1])
+    path = f"/proposals/{proposal_id}/cosign"
+    statuses: dict[int, int] = {}
+    lock = threading.Lock()
+
+    def worker():
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        while True:
+            try:
+                cookie, token = work.get_nowait()
+            except queue.Empty:
+                break
+            body = f"csrf_token={token}"
+            try:
+                conn.request(
+                    "POST",
+                    path,
+                    body=body,
+                    headers={
+                        "Cookie": f"session={cookie}",
+                        "Content-Type": "application/x-www-form-urlencoded",
+                        "User-Agent": USER_AGENT,
+                    },
+                )
+                response = conn.getresponse()
+                response.read()
+                status = response.status
+            except OSError:
+                status = 0
+                conn.close()
+                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            with lock:
+                statuses[status] = statuses.get(status, 0) + 1
+
+    began = time.perf_counter()
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - began
+    # 302: co-signed, redirected back to the proposal with a flash.
+    ok = statuses.get(302, 0)
+    errors = sum(n for status, n in statuses.items() if status != 302)
+    count, rows, events = _cosign_counts(url, proposal_id)
+    return {
+        "signers": len(sessions),
+        "seconds": elapsed,
+        "per_s": ok / elapsed if elapsed else 0,
+        "ok": ok,
+        "errors": errors,
+        "statuses": statuses,
+        "supporter_count": count,
+        "active_rows": rows,
+        "events": events,
+    }
+
+
+def _cosign_counts(url: str, proposal_id: int) -> tuple[int, int, int]:
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            count = conn.scalar(
+                sa.text("SELECT supporter_count FROM proposals WHERE id = :id"), {"id": proposal_id}
+            )
+            rows = conn.scalar(
+                sa.text(
+                    "SELECT COUNT(*) FROM cosignatures WHERE proposal_id = :id "
+                    "AND removed_at IS NULL"
+                ),
+                {"id": proposal_id},
+            )
+            events = conn.scalar(
+                sa.text(
+                    "SELECT COUNT(*) FROM cosign_events WHERE proposal_id = :id AND kind = 'sign'"
+                ),
+                {"id": proposal_id},
+            )
+    finally:
+        engine.dispose()
+    return count, rows, events
+
+
+# --- the two modes ------------------------------------------------------------------
+
+
+def bench_backend(backend: str, args, settings: ServerSettings, workdir: Path) -> dict:
+    url = dataset.database_url(backend, "plenary_bench", workdir)
+    manifest = dataset.Manifest(url=url, backend=backend)
+    app = dataset.make_app(url)
+    dataset.demo_set(app, manifest)
+    dataset.bench_set(app, manifest)
+    del app
+    print(f"\n== {backend}: data set built in {manifest.build_seconds} s")
+    secret = secrets.token_urlsafe(48)
+    pages = {k: v for k, v in manifest.pages.items() if "demo" not in k and "seed" not in k}
+    load_before = loadavg()
+    hello = hello_result(settings, args.duration, args.connections)
+    with gunicorn("wsgi:app", app_env(url, secret), settings) as base:
+        results = measure_pages(base, pages, args.duration, args.connections)
+        load_after = loadavg()
+        print_table(
+            f"{backend}: {args.duration} s per page, {args.connections} connections, "
+            f"{results[next(iter(results))].tool}",
+            hello,
+            results,
+            f"before: {load_before}; after: {load_after}",
+        )
+        cos = None
+        if not args.no_cosign:
+            cos = cosign_run(base, url, secret, manifest.cosign_proposal_id, manifest.cosigner_ids)
+            agree = cos["supporter_count"] == cos["active_rows"] + 1
+            print(
+                f"\nco-signing run: {cos['signers']:,} members co-sign one proposal over "
+                f"16 connections: {cos['per_s']:.0f} co-signs/s ({cos['seconds']:.1f} s), "
+                f"{cos['errors']} errors {cos['statuses']}; "
+                f"supporter_count {cos['supporter_count']} = 1 author + {cos['active_rows']} "
+                f"active rows ({'consistent' if agree else 'MISMATCH'}), "
+                f"{cos['events']} sign events  [{loadavg()}]"
+            )
+    if not args.keep:
+        dataset.drop_database(url)
+    return {"hello": hello, "results": results, "cosign": cos}
+
+
+def print_targets(backend: str, outcome: dict) -> None:
+    hello, results = outcome["hello"], outcome["results"]
+
+    def rps(prefix):
+        return next(r.requests_per_s for k, r in results.items() if k.startswith(prefix))
+
+    checks = [
+        ("round page >= 25% of hello", rps("round") / hello.requests_per_s, 0.25, ">="),
+        ("proposal page >= 25% of hello", rps("proposal") / hello.requests_per_s, 0.25, ">="),
+        (
+            "article 10,000 within 1.5x of 100",
+            rps("article, 100 ") / rps("article, 10,000"),
+            1.5,
+            "<=",
+        ),
+        (
+            "article 100,000 within 2x of 100",
+            rps("article, 100 ") / rps("article, 100,000"),
+            2.0,
+            "<=",
+        ),
+    ]
+    cos = outcome["cosign"]
+    lines = []
+    for name, value, bound, op in checks:
+        met = value >= bound if op == ">=" else value <= bound
+        shown = f"{value:.0%}" if op == ">=" else f"{value:.2f}x"
+        lines.append(f"  {'met ' if met else 'MISSED'}  {name}: {shown}")
+    if cos:
+        floor = 300 if backend == "sqlite" else 500
+        met = (
+            cos["errors"] == 0
+            and cos["supporter_count"] == cos["active_rows"] + 1
+            and cos["per_s"] >= floor
+        )
+        lines.append(
+            f"  {'met ' if met else 'MISSED'}  co-signing: {cos['errors']} errors, count "
+            f"{'=' if cos['supporter_count'] == cos['active_rows'] + 1 else '!='} rows, "
+            f"{cos['per_s']:.0f}/s (target {floor}/s)"
+        )
+    print(f"\n{backend} targets:")
+    print("\n".join(lines))
+
+
+def scale_backend(backend: str, args, settings: ServerSettings, workdir: Path) -> None:
+    url = dataset.database_url(backend, "plenary_bench_scale", workdir)
+    manifest = dataset.Manifest(url=url, backend=backend)
+    app = dataset.make_app(url)
+    dataset.demo_set(app, manifest)
+    secret = secrets.token_urlsafe(48)
+    demo_pages = dict(manifest.pages)
+    before_load = loadavg()
+    hello_before = hello_result(settings, args.duration, args.connections)
+    with gunicorn("wsgi:app", app_env(url, secret), settings) as base:
+        before = measure_pages(base, demo_pages, args.duration, args.connections)
+    print_table(f"{backend}: demo data set", hello_before, before, before_load)
+    problems = dataset.scale_set(app, manifest)
+    print(f"\n== {backend}: built in {manifest.build_seconds} s")
+    print("\n".join(problems) or "Every invariant of the generated rows holds.")
+    checks = _run_flask_check(url)
+    if checks:
+        print(checks)
+    after_load = loadavg()
+    hello_after = hello_result(settings, args.duration, args.connections)
+    with gunicorn("wsgi:app", app_env(url, secret), settings) as base:
+        after = measure_pages(base, manifest.pages, args.duration, args.connections)
+    print_table(f"{backend}: demo + scale data set", hello_after, after, after_load)
+    print(f"\n{backend}: slow-down of each demo page with the scale set added (target <= 1.5x)")
+    for name in demo_pages:
+        b = before[name].requests_per_s / hello_before.requests_per_s
+        a = after[name].requests_per_s / hello_after.requests_per_s
+        slow = b / a if a else float("inf")
+        print(f"  {'met ' if slow <= 1.5 else 'MISSED'}  {name:<40} {slow:.2f}x")
+    if not args.keep:
+        dataset.drop_database(url)
+
+
+def _run_flask_check(url: str) -> str | None:
+    """The app's own invariant check (`flask check`), where the app has one."""
+    if not (ROOT / "app" / "checks.py").exists():
+        return None
+    started = time.monotonic()
+    done = subprocess.run(
+        [str(Path(sys.executable).parent / "flask"), "--app", "wsgi.py", "check"],
+        cwd=ROOT,
+        env={**os.environ, "DATABASE_URL": url},
+        capture_output=True,
+        text=True,
+    )
+    tail = (done.stdout + done.stderr).strip().splitlines()[-5:]
+    return (
+        f"flask check: exit {done.returncode} in {time.monotonic() - started:.0f} s\n  "
+        + "\n  ".join(tail)
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", default="sqlite,postgresql")
+    parser.add_argument("--duration", type=int, default=5, help="seconds per page")
+    parser.add_argument("--connections", type=int, default=8)
+    parser.add_argument("--scale", action="store_true", help="demo set vs demo + scale set")
+    parser.add_argument("--no-cosign", action="store_true")
+    parser.add_argument("--keep", action="store_true", help="keep the databases afterwards")
+    parser.add_argument("--workdir", default=None)
+    args = parser.parse_args()
+    settings = ServerSettings()
+    tool = shutil.which("wrk") or "the Python load generator (bench/harness.py; wrk is missing)"
+    print(f"Server settings for every target: {settings.describe()}")
+    print(f"Load: {tool}, {args.connections} connections, {args.duration} s per page")
+    print(f"Machine: {os.cpu_count()} CPUs, {loadavg()}")
+    workdir = Path(args.workdir or ROOT / "instance" / "bench")
+    workdir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    for backend in [b.strip() for b in args.db.split(",") if b.strip()]:
+        if args.scale:
+            scale_backend(backend, args, settings, workdir)
+        else:
+            outcome = bench_backend(backend, args, settings, workdir)
+            print_targets(backend, outcome)
+    print(f"\nDone in {time.monotonic() - started:.0f} s ({loadavg()}).")
+
+
+if __name__ == "__main__":
+    main()
