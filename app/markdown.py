@@ -1,5 +1,7 @@
 """Markdown to safe HTML: markdown-it-py renders, nh3 (ammonia) cleans."""
 
+import functools
+
 import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
@@ -31,9 +33,24 @@ def clean_html(html: str) -> str:
     )
 
 
+# Rendering is a pure function of the text, and a thread page renders dozens
+# of comments on every view: each worker keeps the HTML of recent short
+# texts (at most CACHE_SIZE of up to CACHE_TEXT_MAX characters, a few MB).
+CACHE_SIZE = 4096
+CACHE_TEXT_MAX = 2000
+
+
+def _render(text: str) -> str:
+    return clean_html(_md.render(text))
+
+
+_render_cached = functools.lru_cache(maxsize=CACHE_SIZE)(_render)
+
+
 def render_markdown(text: str | None) -> Markup:
     """Render member-written Markdown to sanitised HTML."""
     if not text:
         return Markup("")
+    html = _render_cached(text) if len(text) <= CACHE_TEXT_MAX else _render(text)
     # Safe: nh3 has just cleaned it to the allow-list above.
-    return Markup(clean_html(_md.render(text)))  # nosec
+    return Markup(html)  # nosec

@@ -120,6 +120,10 @@ class Proposal(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("round_id", "number", name="uq_proposals_round_id_number"),
         sa.Index("ix_proposals_round_supporters", "round_id", "supporter_count"),
+        # The latest proposals (home page activity), newest first.
+        sa.Index("ix_proposals_updated_at", "updated_at"),
+        # "Withdrawn in favour of this one": the proposal page lists its predecessors.
+        sa.Index("ix_proposals_successor_id", "successor_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

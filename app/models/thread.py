@@ -120,6 +120,8 @@ class Comment(db.Model):
         # A page of top-level comments, and the replies under them, in order.
         sa.Index("ix_comments_thread_depth_path", "thread_id", "depth", "path"),
         sa.Index("ix_comments_root_path", "root_id", "path"),
+        # The latest public comments (home page activity), newest first.
+        sa.Index("ix_comments_status_created", "status", "created_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -219,6 +221,17 @@ class Comment(db.Model):
     def can_delete(self, user) -> bool:
         """The author may delete a published comment (it leaves a placeholder)."""
         return self.is_author(user) and user.can_write() and self.status == CommentStatus.published
+
+
+# A page of top-level comments in display order (pinned first, then by path)
+# is a plain index range scan, however many top-level comments the thread has.
+sa.Index(
+    "ix_comments_thread_top_order",
+    Comment.thread_id,
+    Comment.depth,
+    Comment.pinned.desc(),
+    Comment.path,
+)
 
 
 class CommentRevision(db.Model):

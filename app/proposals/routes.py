@@ -363,8 +363,10 @@ def cosign(proposal_id):
     note_id = request.form.get("notification", type=int)
     if note_id:
         notes.mark_read(user, [note_id])
+    # Read before the commit expires the row: no second transaction just for the label.
+    label = proposal.label
     db.session.commit()
-    return _cosign_answer(proposal_id, f"You co-signed {proposal.label}. Thank you.", ok=True)
+    return _cosign_answer(proposal_id, f"You co-signed {label}. Thank you.", ok=True)
 
 
 @bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])

@@ -228,16 +228,81 @@ def _entry(comment: Comment, parent_name, shown_ids: set, own_pending_ids) -> En
     return entry
 
 
+def _sees_pending(viewer, own_pending_ids) -> bool:
+    return _is_moderator(viewer) or bool(own_pending_ids)
+
+
+def _pending_visible(viewer, own_pending_ids):
+    """SQL condition: the pending comments `viewer` sees (the counters leave them out)."""
+    cond = Comment.status == CommentStatus.pending
+    if not _is_moderator(viewer):
+        cond = sa.and_(cond, Comment.id.in_(list(own_pending_ids)))
+    return cond
+
+
+def top_level_total(thread: Thread, viewer, own_pending_ids=()) -> int:
+    """Top-level comments `viewer` sees: the thread's counter, plus visible pending ones.
+
+    The counter (kept in SQL by count_in) counts every top-level comment but
+    the pending ones, so most viewers need no COUNT over a big thread.
+    """
+    total = thread.top_level_count
+    if _sees_pending(viewer, own_pending_ids):
+        total += db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(Comment)
+            .where(
+                Comment.thread_id == thread.id,
+                Comment.depth == 0,
+                _pending_visible(viewer, own_pending_ids),
+            )
+        )
+    return total
+
+
+def _first_replies(roots: list[Comment], viewer, own_pending_ids, limit: int):
+    """The first `limit` replies under each root, in one query of small index range scans.
+
+    Returns the rows of _reply_rows and each root's visible reply total (its
+    descendant_count, plus the pending replies this viewer sees).
+    """
+    visible = visible_clause(viewer, own_pending_ids)
+    arms = [
+        sa.select(
+            sa.select(Comment.id)
+            .where(Comment.root_id == root.id, Comment.depth > 0, visible)
+            .order_by(Comment.path)
+            .limit(limit)
+            .subquery()
+            .c.id
+        )
+        for root in roots
+    ]
+    ids = sa.union_all(*arms) if len(arms) > 1 else arms[0]
+    rows = _reply_rows(Comment.id.in_(ids), viewer, own_pending_ids, limit=None)
+    totals = {root.id: root.descendant_count for root in roots}
+    if _sees_pending(viewer, own_pending_ids):
+        pending = db.session.execute(
+            sa.select(Comment.root_id, sa.func.count())
+            .where(
+                Comment.thread_id == roots[0].thread_id,
+                Comment.root_id.in_(list(totals)),
+                Comment.depth > 0,
+                _pending_visible(viewer, own_pending_ids),
+            )
+            .group_by(Comment.root_id)
+        )
+        for root_id, n in pending:
+            totals[root_id] += n
+    return rows, totals
+
+
 def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> ThreadView:
     """One page of `thread` for `viewer`, in a fixed number of queries."""
     own_pending_ids = frozenset(own_pending_ids or ())
     visible = visible_clause(viewer, own_pending_ids)
     size = per_page()
-    total = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Comment)
-        .where(Comment.thread_id == thread.id, Comment.depth == 0, visible)
-    )
+    total = top_level_total(thread, viewer, own_pending_ids)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, page), pages)
     roots = db.session.scalars(
@@ -252,11 +317,9 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     by_root: dict[int, list] = {root.id: [] for root in roots}
     totals: dict[int, int] = {}
     if roots:
-        for reply, count, parent_name in _reply_rows(
-            Comment.root_id.in_(list(by_root)), viewer, own_pending_ids, window_limit=shown
-        ):
+        rows, totals = _first_replies(roots, viewer, own_pending_ids, shown)
+        for reply, _count, parent_name in rows:
             by_root[reply.root_id].append((reply, parent_name))
-            totals[reply.root_id] = count
     entries: list[Entry] = []
     shown_ids: set[int] = set()
     for root in roots:
