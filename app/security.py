@@ -2,7 +2,7 @@
 
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, abort, current_app, request
 
 CONTENT_SECURITY_POLICY = "; ".join(
     [
@@ -51,7 +51,14 @@ def add_security_headers(response: Response) -> Response:
     return response
 
 
+def refuse_nul_in_path() -> None:
+    """No address of the site holds a NUL byte (PostgreSQL cannot even compare one): 404."""
+    if "\x00" in request.path:
+        abort(404)
+
+
 def init_security(app: Flask) -> None:
+    app.before_request(refuse_nul_in_path)
     app.after_request(add_security_headers)
 
 

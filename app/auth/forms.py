@@ -44,7 +44,11 @@ class SignupForm(FlaskForm):
 class LoginForm(FlaskForm):
     login = StringField(
         "Username or email",
-        validators=[DataRequired("Give your username or email."), Length(max=EMAIL_MAX)],
+        validators=[
+            DataRequired("Give your username or email."),
+            Length(max=EMAIL_MAX),
+            no_control_chars,
+        ],
     )
     password = PasswordField(
         "Password", validators=[DataRequired("Give your password."), Length(max=PASSWORD_MAX)]
