@@ -79,8 +79,7 @@ def comments(db) -> int:
 
 @pytest.fixture
 def admin_engine(backend):
-    if backend != "postgresql":
-        pytest.skip("pg_terminate_backend is PostgreSQL's")
+    assert backend == "postgresql", "mark the test postgresql_only"
     engine = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
     yield engine
     engine.dispose()
@@ -108,6 +107,7 @@ def kill_connection_on(fault_app, admin_engine, statement_start: str):
         sa.event.remove(engine, "before_cursor_execute", before)
 
 
+@pytest.mark.postgresql_only
 def test_postgresql_connection_killed_while_saving_a_comment(
     fault_app, admin_engine, member_client, db
 ):
@@ -125,6 +125,7 @@ def test_postgresql_connection_killed_while_saving_a_comment(
     assert run_checks().problems == []
 
 
+@pytest.mark.postgresql_only
 def test_postgresql_connection_killed_while_reading_a_page(fault_app, admin_engine, member_client):
     c = member_client
     with kill_connection_on(fault_app, admin_engine, "SELECT") as killed:
@@ -135,6 +136,7 @@ def test_postgresql_connection_killed_while_reading_a_page(fault_app, admin_engi
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
 
 
+@pytest.mark.postgresql_only
 def test_postgresql_every_app_connection_killed_between_requests(
     fault_app, admin_engine, member_client, database_url, db
 ):
@@ -161,11 +163,11 @@ def test_postgresql_every_app_connection_killed_between_requests(
 
 @pytest.fixture
 def sqlite_path(backend, database_url):
-    if backend != "sqlite":
-        pytest.skip("file locks are SQLite's")
+    assert backend == "sqlite", "mark the test sqlite_only"
     return sa.make_url(database_url).database
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_locked_database_gives_503_with_the_text_then_recovers(
     sqlite_path, member_client, db
 ):
@@ -185,6 +187,7 @@ def test_sqlite_locked_database_gives_503_with_the_text_then_recovers(
     assert comments(db) == 1
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_lock_released_within_the_busy_timeout_just_waits(sqlite_path, member_client, db):
     c = member_client
     holder = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None, check_same_thread=False)
@@ -216,6 +219,7 @@ def read_only_switch(fault_app, sqlite_path):
     sa.event.remove(engine, "checkout", on_checkout)
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_read_only_database_gives_503_with_the_text_then_recovers(
     read_only_switch, member_client, db
 ):
@@ -230,6 +234,7 @@ def test_sqlite_read_only_database_gives_503_with_the_text_then_recovers(
     assert comments(db) == 1
 
 
+@pytest.mark.sqlite_only
 def test_a_json_client_gets_a_json_503(sqlite_path, member_client):
     c = member_client
     holder = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
@@ -243,6 +248,7 @@ def test_a_json_client_gets_a_json_503(sqlite_path, member_client):
     assert response.get_json()["status"] == 503
 
 
+@pytest.mark.sqlite_only
 def test_passwords_are_never_echoed_back(sqlite_path, fault_app, make_user):
     make_user("lockedout")
     client = fault_app.test_client()
