@@ -3,6 +3,8 @@
 from flask_wtf import FlaskForm
 from wtforms import ValidationError as WTFValidationError
 
+from .errors import DomainError, NotFound, PermissionDenied
+from .extensions import db
 from .services.accounts import has_control_chars
 
 
@@ -25,3 +27,23 @@ def apply_domain_error(form: FlaskForm, exc) -> None:
         )
     else:
         form.form_errors.append(exc.message)
+
+
+def attempt(form: FlaskForm, action, reraise=(PermissionDenied, NotFound)):
+    """Run a service call for a submitted form, and commit if it succeeds.
+
+    Returns (result, None); or (None, status) when the service refused: the
+    transaction is rolled back and the refusal shown on the form, which still
+    holds what the user typed. Refusals of the `reraise` kinds (not allowed,
+    not found) go to the error handler's page instead.
+    """
+    try:
+        result = action()
+    except DomainError as exc:
+        db.session.rollback()
+        if isinstance(exc, reraise):
+            raise
+        apply_domain_error(form, exc)
+        return None, exc.status
+    db.session.commit()
+    return result, None

@@ -506,3 +506,29 @@ def test_commenting_on_a_proposal_returns_to_the_proposal_page(
     assert "#comment-" in response.headers["Location"]
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "I back this, with changes." in page
+
+
+def test_a_stale_form_keeps_what_was_typed(client, auth, make_user, make_proposal, db):
+    """The proposal was withdrawn (in another tab) while its author typed an edit."""
+    author = make_user()
+    proposal = make_proposal(author=author, title="First title", body="First text")
+    auth.login(author)
+    assert client.get(f"/proposals/{proposal.id}/edit").status_code == 200
+    response = client.post(
+        f"/proposals/{proposal.id}/withdraw",
+        data={"reason": "other", "explanation": "Changed my mind", "successor": "0"},
+    )
+    assert response.status_code == 302
+    response = client.post(
+        f"/proposals/{proposal.id}/edit",
+        data={"title": "A better title", "body": "Words I spent an hour on"},
+    )
+    assert response.status_code == 409
+    page = response.get_data(as_text=True)
+    assert "Words I spent an hour on" in page and 'value="A better title"' in page
+    response = client.post(
+        f"/proposals/{proposal.id}/withdraw",
+        data={"reason": "other", "explanation": "Typed twice", "successor": "0"},
+    )
+    assert response.status_code == 409
+    assert "Typed twice" in response.get_data(as_text=True)

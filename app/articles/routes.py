@@ -18,9 +18,9 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
-from ..errors import DomainError, PermissionDenied, ValidationError, wants_json
+from ..errors import PermissionDenied, wants_json
 from ..extensions import db, limiter
-from ..forms import ConfirmForm, apply_domain_error
+from ..forms import ConfirmForm, attempt
 from ..models.thread import Article, Comment, CommentStatus, Thread
 from ..security import rate
 from ..services import comments as comment_service
@@ -255,18 +255,13 @@ def _post_guest(thread: Thread, article: Article):
     form = GuestCommentForm()
     status = 400
     if form.validate_on_submit():
-        try:
-            comment = comment_service.post_guest_comment(article, form.name.data, form.body.data)
-        except PermissionDenied:
-            db.session.rollback()
-            raise
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
+        comment, refused = attempt(
+            form,
+            lambda: comment_service.post_guest_comment(article, form.name.data, form.body.data),
+        )
+        if not refused:
             return _after_post(comment)
+        status = refused
     return _form_page(form, thread, thread_owner(thread), guest=True, status=status)
 
 
@@ -289,24 +284,20 @@ def post_comment(thread_id):
     parent = None
     status = 400
     if form.validate_on_submit():
-        try:
-            if form.parent_id.data is not None:
-                parent = _get(Comment, form.parent_id.data)
-                if parent is None:
-                    raise ValidationError(
-                        "The comment you are replying to does not exist (it may have been removed)."
-                    )
-            comment = comment_service.add_comment(thread, _viewer(), form.body.data, parent)
-        except PermissionDenied:
-            db.session.rollback()
-            raise
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-            status = exc.status
+        if form.parent_id.data is not None:
+            parent = _get(Comment, form.parent_id.data)
+        if form.parent_id.data is not None and parent is None:
+            form.form_errors.append(
+                "The comment you are replying to does not exist (it may have been removed)."
+            )
         else:
-            db.session.commit()
-            return _after_post(comment)
+            comment, refused = attempt(
+                form,
+                lambda: comment_service.add_comment(thread, _viewer(), form.body.data, parent),
+            )
+            if not refused:
+                return _after_post(comment)
+            status = refused
     if parent is not None and parent.thread_id != thread.id:
         parent = None
     return _form_page(form, thread, owner, parent=parent, status=status)
@@ -337,18 +328,12 @@ def reply(comment_id):
         return _form_page(form, thread, owner, parent=parent, action=action)
     status = 400
     if form.validate_on_submit():
-        try:
-            comment = comment_service.add_comment(thread, _viewer(), form.body.data, parent)
-        except PermissionDenied:
-            db.session.rollback()
-            raise
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
+        comment, refused = attempt(
+            form, lambda: comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+        )
+        if not refused:
             return _after_post(comment)
+        status = refused
     return _form_page(form, thread, owner, parent=parent, status=status, action=action)
 
 
@@ -365,19 +350,13 @@ def edit(comment_id):
     if request.method == "POST":
         status = 400
         if form.validate_on_submit():
-            try:
-                comment_service.edit_comment(comment, _viewer(), form.body.data)
-            except PermissionDenied:
-                db.session.rollback()
-                raise
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_error(form, exc)
-                status = exc.status
-            else:
-                db.session.commit()
+            _, refused = attempt(
+                form, lambda: comment_service.edit_comment(comment, _viewer(), form.body.data)
+            )
+            if not refused:
                 flash("Your comment is updated.", "success")
                 return redirect(comment_url(comment))
+            status = refused
     elif not comment.can_edit(current_user, window=window):
         form.form_errors.append(
             f"Comments can be edited for {int(window.total_seconds() // 60)} minutes after "

@@ -3,9 +3,8 @@
 from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from ..errors import DomainError
 from ..extensions import db, limiter
-from ..forms import ConfirmForm, apply_domain_error
+from ..forms import ConfirmForm, attempt
 from ..mail import send_mail
 from ..security import rate, safe_next_url
 from ..services import accounts
@@ -27,20 +26,18 @@ def signup():
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignupForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
-            user = accounts.register_user(
+        user, refused = attempt(
+            form,
+            lambda: accounts.register_user(
                 form.username.data, form.email.data, form.password.data, form.display_name.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             _start_session(user)
             flash(f"Welcome to Plenary, {user.display_name}.", "success")
             return redirect(url_for("main.index"))
-    status = 400 if form.is_submitted() else 200
     return render_template("auth/signup.html", form=form), status
 
 
@@ -90,25 +87,21 @@ def account():
     status = 200
     if request.method == "POST":
         if "profile-submit" in request.form and profile_form.validate_on_submit():
-            try:
-                accounts.update_profile(user, profile_form.display_name.data)
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_error(profile_form, exc)
-            else:
-                db.session.commit()
+            _, refused = attempt(
+                profile_form,
+                lambda: accounts.update_profile(user, profile_form.display_name.data),
+            )
+            if not refused:
                 flash("Your profile is saved.", "success")
                 return redirect(url_for("auth.account"))
         elif "password-submit" in request.form and password_form.validate_on_submit():
-            try:
-                accounts.change_password(
+            _, refused = attempt(
+                password_form,
+                lambda: accounts.change_password(
                     user, password_form.current_password.data, password_form.new_password.data
-                )
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_error(password_form, exc)
-            else:
-                db.session.commit()
+                ),
+            )
+            if not refused:
                 # This session goes on; every other one has ended.
                 _start_session(user)
                 flash("Your password is changed. Other sessions have been signed out.", "success")
@@ -156,16 +149,11 @@ def reset_with_token(token: str):
         flash("This reset link is invalid, expired or already used. Ask for a new one.", "error")
         return redirect(url_for("auth.reset_request"))
     form = ResetForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
-            user = accounts.reset_password(token, form.password.data)
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+        user, refused = attempt(form, lambda: accounts.reset_password(token, form.password.data))
+        if not refused:
             _start_session(user)
             flash("Your password is changed and you are signed in.", "success")
             return redirect(url_for("main.index"))
-    status = 400 if form.is_submitted() else 200
     return render_template("auth/reset.html", form=form), status

@@ -12,9 +12,9 @@ import sqlalchemy.orm as so
 from flask import abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..errors import DomainError, PermissionDenied, ValidationError, wants_json
+from ..errors import NotFound, PermissionDenied, ValidationError, wants_json
 from ..extensions import db, limiter
-from ..forms import apply_domain_error
+from ..forms import attempt
 from ..models import Comment, ModerationAction, Proposal, Report, Role, Thread, User
 from ..models import moderation as rules
 from ..models.user import username_key
@@ -107,21 +107,9 @@ def _run_action(form, refusal, perform, *, title, done, default_next, **extra):
         form.next.data = request.args.get("next", "")
         return _confirm(form, title=title, action_url=request.path, **extra)
     if form.validate_on_submit():
-        try:
-            perform()
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 404):
-                raise
-            apply_domain_error(form, exc)
-            return _confirm(
-                form,
-                title=title,
-                action_url=request.path,
-                status=exc.status,
-                **extra,
-            )
-        db.session.commit()
+        _, refused = attempt(form, perform)
+        if refused:
+            return _confirm(form, title=title, action_url=request.path, status=refused, **extra)
         flash(done, "success")
         return redirect(_back(form, default_next))
     if refusal:
@@ -151,18 +139,16 @@ def _report(target, kind: str, back: str):
         return render_template(template, form=form, target=target, kind=kind)
     status = 400
     if form.validate_on_submit():
-        try:
-            service.report_content(_actor(), target, form.reason.data, form.note.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            if exc.status in (403, 404):
-                raise
-            apply_domain_error(form, exc)
-            status = exc.status
-        else:
-            db.session.commit()
+        _, refused = attempt(
+            form,
+            lambda: service.report_content(
+                _actor(), target, form.reason.data, form.note.data or ""
+            ),
+        )
+        if not refused:
             flash("Thank you: your report is with the moderators.", "success")
             return redirect(safe_next_url(form.next.data, back))
+        status = refused
     elif (refusal := rules.why_not_report(_actor(), target)) is not None:
         raise PermissionDenied(refusal)
     return render_template(template, form=form, target=target, kind=kind), status
@@ -580,14 +566,14 @@ def roles():
             form.username.errors = ["There is no member with that username."]
             status = 400
         else:
-            try:
-                service.change_role(member, form.role.data, _actor(), form.reason.data)
-            except DomainError as exc:
-                db.session.rollback()
-                apply_domain_error(form, exc)
-                status = exc.status
-            else:
-                db.session.commit()
+            # A refused role change (one's own, say) is explained on the form.
+            _, refused = attempt(
+                form,
+                lambda: service.change_role(member, form.role.data, _actor(), form.reason.data),
+                reraise=(NotFound,),
+            )
+            status = refused or status
+            if not refused:
                 flash(f"{member.display_name} is now {member.role.value}.", "success")
                 return redirect(url_for("moderation.roles"))
     elif form.is_submitted():

@@ -9,9 +9,9 @@ from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
 from ..charts import support_chart
-from ..errors import DomainError, InvalidState, ValidationError, wants_json
+from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
-from ..forms import ConfirmForm, apply_domain_error
+from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, User
 from ..models.user import username_key
 from ..permissions import active_member_required, admin_required
@@ -98,9 +98,11 @@ def rounds():
 @admin_required
 def new_round():
     form = RoundForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
-            round_ = svc.open_round(
+        round_, refused = attempt(
+            form,
+            lambda: svc.open_round(
                 current_user._get_current_object(),
                 form.title.data,
                 form.description.data or "",
@@ -108,15 +110,12 @@ def new_round():
                 submission_deadline=form.submission_deadline.data,
                 cosign_deadline=form.cosign_deadline.data,
                 threshold=form.threshold.data,
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             flash(f"The round “{round_.title}” is open.", "success")
             return redirect(url_for("proposals.round", slug=round_.slug))
-    status = 400 if form.is_submitted() else 200
+        status = refused
     return render_template("proposals/round_form.html", form=form), status
 
 
@@ -199,24 +198,23 @@ def close_round(slug):
 def submit(slug):
     round_ = svc.get_round(slug)
     refusal = round_.why_not_submit(current_user)
-    if refusal:
+    # A form sent after things changed (a stale form) is refused by the
+    # service and shown again with the text; only reading it is stopped here.
+    if refusal and request.method == "GET":
         raise InvalidState(refusal)
     form = ProposalForm()
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
-            proposal = svc.submit_proposal(
+        proposal, refused = attempt(
+            form,
+            lambda: svc.submit_proposal(
                 round_, current_user._get_current_object(), form.title.data, form.body.data
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            if not isinstance(exc, ValidationError):
-                raise
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             flash(f"{proposal.label} is submitted. You count as its first supporter.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal.id))
-    status = 400 if form.is_submitted() else 200
+        status = refused
     return render_template("proposals/submit.html", form=form, round=round_), status
 
 
@@ -256,9 +254,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
                 predecessors=[p.number for p in preds],
             )
         if view is not None:
-            data["thread"] = view.as_json(
-                lambda c: url_for("articles.permalink", comment_id=c.id)
-            )
+            data["thread"] = view.as_json(lambda c: url_for("articles.permalink", comment_id=c.id))
         if user is not None:
             data["signed"] = signature is not None
             data["supporters"] = [
@@ -306,23 +302,24 @@ def edit(proposal_id):
     if current_user.id != proposal.author_id:
         abort(403, "Only the author can edit this proposal.")
     refusal = proposal.why_not_edit(current_user)
-    if refusal:
+    # A form sent after things changed (a stale form) is refused by the
+    # service and shown again with the text; only reading it is stopped here.
+    if refusal and request.method == "GET":
         raise InvalidState(refusal)
     form = ProposalForm(obj=None if request.method == "POST" else proposal)
     form.submit.label.text = "Save new version"
+    status = 400 if form.is_submitted() else 200
     if form.validate_on_submit():
-        try:
-            version = svc.edit_proposal(
+        version, refused = attempt(
+            form,
+            lambda: svc.edit_proposal(
                 proposal, current_user._get_current_object(), form.title.data, form.body.data
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             flash(f"Saved as version {version.number}. Co-signers are told it changed.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
-    status = 400 if form.is_submitted() else 200
+        status = refused
     return render_template(
         "proposals/submit.html", form=form, round=proposal.round, proposal=proposal
     ), status
@@ -391,7 +388,9 @@ def withdraw(proposal_id):
     if current_user.id != proposal.author_id:
         abort(403, "Only the author can withdraw this proposal.")
     refusal = proposal.why_not_withdraw(current_user)
-    if refusal:
+    # A form sent after things changed (a stale form) is refused by the
+    # service and shown again with the text; only reading it is stopped here.
+    if refusal and request.method == "GET":
         raise InvalidState(refusal)
     form = WithdrawForm()
     form.set_successors(svc.open_proposals(proposal.round, exclude=proposal))
@@ -399,22 +398,21 @@ def withdraw(proposal_id):
         successor = None
         if form.successor.data and form.successor.data != NO_SUCCESSOR:
             successor = db.session.get(Proposal, form.successor.data)
-        try:
-            svc.withdraw_proposal(
+        _, refused = attempt(
+            form,
+            lambda: svc.withdraw_proposal(
                 proposal,
                 current_user._get_current_object(),
                 form.reason.data,
                 form.explanation.data,
                 successor=successor,
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             tail = f" in favour of {successor.label}" if successor else ""
             flash(f"{proposal.label} is withdrawn{tail}. Its supporters are told.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
+        return render_template("proposals/withdraw.html", form=form, proposal=proposal), refused
     status = 400 if form.is_submitted() else 200
     return render_template("proposals/withdraw.html", form=form, proposal=proposal), status
 
@@ -431,21 +429,20 @@ def decide(proposal_id):
         target = None
         if form.merged_into.data and form.merged_into.data != NO_SUCCESSOR:
             target = db.session.get(Proposal, form.merged_into.data)
-        try:
-            svc.decide_proposal(
+        _, refused = attempt(
+            form,
+            lambda: svc.decide_proposal(
                 proposal,
                 current_user._get_current_object(),
                 form.outcome.data,
                 merged_into=target,
                 note=form.note.data or "",
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+            ),
+        )
+        if not refused:
             flash(f"{proposal.label} is now {proposal.state.value}.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
+        return render_template("proposals/decide.html", form=form, proposal=proposal), refused
     status = 400 if form.is_submitted() else 200
     return render_template("proposals/decide.html", form=form, proposal=proposal), status
 
@@ -465,13 +462,10 @@ def invite_coauthor(proposal_id):
         invitee = db.session.scalar(
             sa.select(User).where(User.username_key == username_key(form.username.data))
         )
-        try:
-            svc.invite_coauthor(proposal, current_user._get_current_object(), invitee)
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_domain_error(form, exc)
-        else:
-            db.session.commit()
+        _, refused = attempt(
+            form, lambda: svc.invite_coauthor(proposal, current_user._get_current_object(), invitee)
+        )
+        if not refused:
             flash(f"{invitee.display_name} is invited to co-author {proposal.label}.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
     return _render_show(proposal, invite_form=form, status=400)
