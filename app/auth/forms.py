@@ -6,20 +6,8 @@ from ..forms import no_control_chars
 from ..models.user import DISPLAY_NAME_MAX, EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
 
 
-class SignupForm(FlaskForm):
-    username = StringField(
-        "Username",
-        validators=[DataRequired("Choose a username."), Length(max=USERNAME_MAX), no_control_chars],
-    )
-    display_name = StringField(
-        "Display name",
-        validators=[
-            DataRequired("Give the name other members will see."),
-            Length(max=DISPLAY_NAME_MAX),
-            no_control_chars,
-        ],
-    )
-    email = EmailField(
+def email_field() -> EmailField:
+    return EmailField(
         "Email",
         validators=[
             DataRequired("Give your email address."),
@@ -27,17 +15,36 @@ class SignupForm(FlaskForm):
             Email("That is not a valid email address.", check_deliverability=False),
         ],
     )
-    password = PasswordField(
-        "Password",
-        validators=[DataRequired("Choose a password."), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)],
+
+
+def new_password_field(label: str, missing: str) -> PasswordField:
+    return PasswordField(
+        label, validators=[DataRequired(missing), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
     )
-    confirm = PasswordField(
-        "Repeat the password",
-        validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The passwords differ."),
-        ],
+
+
+def repeat_password_field(label: str, missing: str, of: str) -> PasswordField:
+    return PasswordField(
+        label, validators=[DataRequired(missing), EqualTo(of, "The passwords differ.")]
     )
+
+
+def display_name_field(missing: str) -> StringField:
+    return StringField(
+        "Display name",
+        validators=[DataRequired(missing), Length(max=DISPLAY_NAME_MAX), no_control_chars],
+    )
+
+
+class SignupForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[DataRequired("Choose a username."), Length(max=USERNAME_MAX), no_control_chars],
+    )
+    display_name = display_name_field("Give the name other members will see.")
+    email = email_field()
+    password = new_password_field("Password", "Choose a password.")
+    confirm = repeat_password_field("Repeat the password", "Repeat the password.", of="password")
     submit = SubmitField("Sign up")
 
 
@@ -58,14 +65,7 @@ class LoginForm(FlaskForm):
 
 
 class AccountForm(FlaskForm):
-    display_name = StringField(
-        "Display name",
-        validators=[
-            DataRequired("Give a display name."),
-            Length(max=DISPLAY_NAME_MAX),
-            no_control_chars,
-        ],
-    )
+    display_name = display_name_field("Give a display name.")
     submit = SubmitField("Save")
 
 
@@ -73,48 +73,21 @@ class PasswordForm(FlaskForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Give your current password.")]
     )
-    new_password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Choose a new password."),
-            Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-        ],
-    )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[
-            DataRequired("Repeat the new password."),
-            EqualTo("new_password", "The passwords differ."),
-        ],
+    new_password = new_password_field("New password", "Choose a new password.")
+    confirm = repeat_password_field(
+        "Repeat the new password", "Repeat the new password.", of="new_password"
     )
     submit = SubmitField("Change password")
 
 
 class ResetRequestForm(FlaskForm):
-    email = EmailField(
-        "Email",
-        validators=[
-            DataRequired("Give your email address."),
-            Length(max=EMAIL_MAX),
-            Email("That is not a valid email address.", check_deliverability=False),
-        ],
-    )
+    email = email_field()
     submit = SubmitField("Send reset link")
 
 
 class ResetForm(FlaskForm):
-    password = PasswordField(
-        "New password",
-        validators=[
-            DataRequired("Choose a new password."),
-            Length(min=PASSWORD_MIN, max=PASSWORD_MAX),
-        ],
-    )
-    confirm = PasswordField(
-        "Repeat the new password",
-        validators=[
-            DataRequired("Repeat the password."),
-            EqualTo("password", "The passwords differ."),
-        ],
+    password = new_password_field("New password", "Choose a new password.")
+    confirm = repeat_password_field(
+        "Repeat the new password", "Repeat the password.", of="password"
     )
     submit = SubmitField("Set new password")
