@@ -289,6 +289,22 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     ), status
 
 
+def _proposal_for_author(proposal_id: int, verb: str, why_not) -> Proposal:
+    """The proposal behind one of its author's forms (403 for anyone else).
+
+    A refusal stops the form from being read; a form sent after things
+    changed (a stale form) is refused by the service and shown again with
+    the text, so it is not stopped here.
+    """
+    proposal = svc.load_proposal(proposal_id)
+    if current_user.id != proposal.author_id:
+        abort(403, f"Only the author can {verb} this proposal.")
+    refusal = why_not(proposal, current_user)
+    if refusal and request.method == "GET":
+        raise InvalidState(refusal)
+    return proposal
+
+
 @bp.route("/proposals/<int:proposal_id>")
 def show(proposal_id):
     return _render_show(svc.load_proposal(proposal_id))
@@ -298,14 +314,7 @@ def show(proposal_id):
 @limiter.limit(rate("post"), methods=["POST"])
 @active_member_required
 def edit(proposal_id):
-    proposal = svc.load_proposal(proposal_id)
-    if current_user.id != proposal.author_id:
-        abort(403, "Only the author can edit this proposal.")
-    refusal = proposal.why_not_edit(current_user)
-    # A form sent after things changed (a stale form) is refused by the
-    # service and shown again with the text; only reading it is stopped here.
-    if refusal and request.method == "GET":
-        raise InvalidState(refusal)
+    proposal = _proposal_for_author(proposal_id, "edit", Proposal.why_not_edit)
     form = ProposalForm(obj=None if request.method == "POST" else proposal)
     form.submit.label.text = "Save new version"
     status = 400 if form.is_submitted() else 200
@@ -384,14 +393,7 @@ def uncosign(proposal_id):
 @limiter.limit(rate("post"), methods=["POST"])
 @active_member_required
 def withdraw(proposal_id):
-    proposal = svc.load_proposal(proposal_id)
-    if current_user.id != proposal.author_id:
-        abort(403, "Only the author can withdraw this proposal.")
-    refusal = proposal.why_not_withdraw(current_user)
-    # A form sent after things changed (a stale form) is refused by the
-    # service and shown again with the text; only reading it is stopped here.
-    if refusal and request.method == "GET":
-        raise InvalidState(refusal)
+    proposal = _proposal_for_author(proposal_id, "withdraw", Proposal.why_not_withdraw)
     form = WithdrawForm()
     form.set_successors(svc.open_proposals(proposal.round, exclude=proposal))
     if form.validate_on_submit():
