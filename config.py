@@ -67,6 +67,9 @@ class Config:
     RATELIMIT_COSIGN = os.environ.get("RATELIMIT_COSIGN", "60 per minute")
 
     PASSWORD_RESET_MAX_AGE = _env_int("PASSWORD_RESET_MAX_AGE", 3600)
+    # Seconds a sign-up's confirmation link works; an unconfirmed sign-up
+    # older than this gives its username and address back.
+    SIGNUP_CONFIRM_MAX_AGE = _env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "plenary@localhost")

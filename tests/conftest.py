@@ -13,6 +13,7 @@ import contextlib
 import itertools
 import os
 import uuid
+from typing import NamedTuple
 
 import pytest
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from app.extensions import db as _db
 from app.extensions import limiter
 from app.models import Role, User
 from app.models.user import username_key
+from app.timeutil import utcnow
 from config import TestConfig
 
 pytest_plugins = [
@@ -220,6 +222,20 @@ def auth(client):
     return AuthActions(client)
 
 
+class Mail(NamedTuple):
+    to: str
+    subject: str
+    body: str
+
+
+@pytest.fixture
+def mailbox(monkeypatch):
+    """The mails the app sends during the test (also from the browser tests' server thread)."""
+    sent: list[Mail] = []
+    monkeypatch.setattr("app.mail.send_mail", lambda *args: sent.append(Mail(*args)))
+    return sent
+
+
 _DEFAULT_HASH: list[str] = []
 
 
@@ -246,6 +262,7 @@ def make_user(db):
             display_name=fields.pop("display_name", username.replace("_", " ").title()),
             email=fields.pop("email", f"{username.lower()}@example.org"),
             role=role,
+            email_confirmed_at=fields.pop("email_confirmed_at", utcnow()),
             **fields,
         )
         if password:

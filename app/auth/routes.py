@@ -1,14 +1,14 @@
 """Sign-up, sign-in, sign-out, account settings and password reset."""
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from ..errors import ValidationError
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
-from ..mail import send_mail
 from ..security import rate, safe_next_url
 from ..services import accounts
-from . import bp
+from . import bp, mails
 from .forms import AccountForm, LoginForm, PasswordForm, ResetForm, ResetRequestForm, SignupForm
 
 
@@ -20,25 +20,62 @@ def _start_session(user) -> None:
     login_user(user)
 
 
+# The session key under which a browser keeps the pending sign-up it made.
+PENDING_SIGNUP = "pending_signup"
+
+
 @bp.route("/signup", methods=["GET", "POST"])
 @limiter.limit(rate("signup"), methods=["POST"])
 def signup():
+    """Sign-up, with the same answer whether or not the address has an account.
+
+    A valid form is answered 200 with the form, as typed, and one notice: a
+    link went to the address. Who gets which mail is `mails.send_signup_mail`.
+    """
     if current_user.is_authenticated:
         return redirect(url_for("main.index"))
     form = SignupForm()
     status = 400 if form.is_submitted() else 200
+    sent_to = None
     if form.validate_on_submit():
-        user, refused = attempt(
+        resume = accounts.pending_for_ref(session.get(PENDING_SIGNUP))
+        result, refused = attempt(
             form,
-            lambda: accounts.register_user(
-                form.username.data, form.email.data, form.password.data, form.display_name.data
+            lambda: accounts.sign_up(
+                form.username.data,
+                form.email.data,
+                form.password.data,
+                form.display_name.data,
+                resume=resume,
             ),
         )
         if not refused:
-            _start_session(user)
-            flash(f"Welcome to Plenary, {user.display_name}.", "success")
-            return redirect(url_for("main.index"))
-    return render_template("auth/signup.html", form=form), status
+            session[PENDING_SIGNUP] = accounts.pending_ref(result.pending)
+            mails.send_signup_mail(result)
+            sent_to = accounts.normalise_email(form.email.data)
+            status = 200
+    return render_template("auth/signup.html", form=form, sent_to=sent_to), status
+
+
+@bp.route("/signup/confirm/<token>")
+def confirm_signup(token: str):
+    try:
+        user = accounts.confirm_email(token)
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        target = "auth.login" if exc.message == accounts.USED_CONFIRM_LINK else "auth.signup"
+        return redirect(url_for(target))
+    db.session.commit()
+    _start_session(user)
+    flash(f"Your address is confirmed. Welcome to Plenary, {user.display_name}.", "success")
+    return redirect(url_for("main.index"))
+
+
+LOGIN_FAILED = (
+    "That username or email and password do not match. "
+    "(Signed up recently? Follow the link we mailed you first.)"
+)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -53,7 +90,12 @@ def login():
     if form.validate_on_submit():
         user = accounts.authenticate(form.login.data, form.password.data)
         if user is None:
-            form.form_errors.append("That username or email and password do not match.")
+            form.form_errors.append(LOGIN_FAILED)
+        elif not user.email_confirmed:
+            mails.send_confirmation(user)
+            form.form_errors.append(
+                "Confirm your email address first: we have sent a new link to it."
+            )
         else:
             _start_session(user)
             flash(f"Signed in as {user.display_name}.", "success")
@@ -124,18 +166,12 @@ def reset_request():
     form = ResetRequestForm()
     if form.validate_on_submit():
         user = accounts.find_by_email(form.email.data)
+        # One mail either way, and the same answer whether or not the
+        # address is known (an unconfirmed sign-up's too: the reset confirms it).
         if user is not None:
-            token = accounts.make_reset_token(user)
-            base = current_app.config.get("SITE_URL") or request.host_url.rstrip("/")
-            link = base + url_for("auth.reset_with_token", token=token)
-            send_mail(
-                user.email,
-                "Reset your Plenary password",
-                f"Someone asked to reset the password of {user.username} on Plenary.\n\n"
-                f"To choose a new password, open:\n{link}\n\n"
-                "The link works once and expires in an hour. If it was not you, ignore this.",
-            )
-        # The same answer whether or not the address is known.
+            mails.send_reset(user)
+        else:
+            mails.send_no_account(accounts.normalise_email(form.email.data))
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))
     status = 400 if form.is_submitted() else 200

@@ -20,6 +20,9 @@ PASSWORD_MAX = 256
 # scrypt with werkzeug's parameters (n=2**15, r=8, p=1).
 # A hash method name, not a password.
 PASSWORD_METHOD = "scrypt"  # nosec B105
+# The address of a pending sign-up whose typed address belongs to another
+# account: a reserved domain nobody can type (see services/accounts.sign_up).
+NO_ADDRESS_DOMAIN = "unclaimed.invalid"
 
 
 class Role(enum.StrEnum):
@@ -62,6 +65,10 @@ class User(UserMixin, db.Model):
     password_changed_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     suspended_until: so.Mapped[datetime | None] = so.mapped_column()
     suspension_reason: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    # NULL: signed up on the site, address not confirmed yet (cannot sign in,
+    # shown nowhere). Accounts made any other way (register_user for the CLI,
+    # the seeders) set it when they are made.
+    email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column()
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
@@ -76,6 +83,15 @@ class User(UserMixin, db.Model):
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    @property
+    def email_confirmed(self) -> bool:
+        return self.email_confirmed_at is not None
+
+    @property
+    def has_address(self) -> bool:
+        """False for a pending sign-up holding no address (see NO_ADDRESS_DOMAIN)."""
+        return not self.email.endswith("@" + NO_ADDRESS_DOMAIN)
 
     def has_role(self, role: Role) -> bool:
         return ROLE_RANK[self.role] >= ROLE_RANK[role]

@@ -560,7 +560,10 @@ def roles():
     status = 200
     if form.validate_on_submit():
         member = db.session.scalar(
-            sa.select(User).where(User.username_key == username_key(form.username.data))
+            sa.select(User).where(
+                User.username_key == username_key(form.username.data),
+                User.email_confirmed_at.is_not(None),
+            )
         )
         if member is None:
             form.username.errors = ["There is no member with that username."]

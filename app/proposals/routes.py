@@ -462,7 +462,10 @@ def invite_coauthor(proposal_id):
     form = InviteForm()
     if form.validate_on_submit():
         invitee = db.session.scalar(
-            sa.select(User).where(User.username_key == username_key(form.username.data))
+            sa.select(User).where(
+                User.username_key == username_key(form.username.data),
+                User.email_confirmed_at.is_not(None),  # an unconfirmed sign-up is no member
+            )
         )
         _, refused = attempt(
             form, lambda: svc.invite_coauthor(proposal, current_user._get_current_object(), invitee)

@@ -173,6 +173,7 @@ def _demo_members(report: DemoReport) -> list[User]:
                 is_demo=True,
                 created_at=CONVENTION - timedelta(days=30) + timedelta(hours=7 * i),
                 password_changed_at=CONVENTION - timedelta(days=30),
+                email_confirmed_at=CONVENTION - timedelta(days=30),
             )
             db.session.add(user)
             report.members += 1

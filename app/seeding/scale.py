@@ -239,7 +239,7 @@ class Builder:
                     uid, name, name.casefold(),
                     f"{first[uid % len(first)]} {last[(uid // 7) % len(last)]} {uid}",
                     f"{name}@example.invalid", self._password_hash, "member", True,
-                    when, 1, when,
+                    when, 1, when, when,
                 )  # fmt: skip
 
         self.out.write(
@@ -256,6 +256,7 @@ class Builder:
                 "created_at",
                 "session_version",
                 "password_changed_at",
+                "email_confirmed_at",
             ),  # fmt: skip
             rows(),
         )

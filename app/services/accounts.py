@@ -3,8 +3,10 @@
 import hashlib
 import hmac
 import re
+import secrets
 import unicodedata
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app
@@ -15,6 +17,7 @@ from ..errors import PermissionDenied, ValidationError
 from ..extensions import db
 from ..models.user import (
     DISPLAY_NAME_MAX,
+    NO_ADDRESS_DOMAIN,
     PASSWORD_MAX,
     PASSWORD_MIN,
     USERNAME_MAX,
@@ -28,6 +31,8 @@ from ..timeutil import utcnow
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 RESERVED_USERNAMES = frozenset({"admin", "administrator", "moderator", "plenary", "root", "system"})
 RESET_SALT = "plenary.password-reset"
+CONFIRM_SALT = "plenary.signup-confirm"
+PENDING_REF_SALT = b"plenary.signup-pending"
 
 
 def has_control_chars(value: str) -> bool:
@@ -88,6 +93,39 @@ def find_by_login(login: str) -> User | None:
     return find_by_email(login) if "@" in login else find_by_username(login)
 
 
+def _checked_signup_fields(
+    username: str, email: str, password: str, display_name: str | None, role: Role, is_demo: bool
+) -> tuple[str, str, str]:
+    username = check_username(username)
+    if username_key(username) in RESERVED_USERNAMES and role == Role.member and not is_demo:
+        raise ValidationError("That username is reserved.", field="username")
+    display_name = check_display_name(display_name or username)
+    check_password(password)
+    return username, display_name, normalise_email(email)
+
+
+def _pending_cutoff(now: datetime) -> datetime:
+    return now - timedelta(seconds=current_app.config["SIGNUP_CONFIRM_MAX_AGE"])
+
+
+def reclaim_stale_signups(
+    username: str, email: str, now: datetime | None = None, keep: User | None = None
+) -> None:
+    """Delete unconfirmed sign-ups past SIGNUP_CONFIRM_MAX_AGE holding this name or address.
+
+    They never could sign in and own nothing, so their username and address
+    go back to whoever signs up now (in the caller's transaction).
+    """
+    stmt = sa.delete(User).where(
+        User.email_confirmed_at.is_(None),
+        User.created_at < _pending_cutoff(now or utcnow()),
+        sa.or_(User.username_key == username_key(username), User.email == normalise_email(email)),
+    )
+    if keep is not None:
+        stmt = stmt.where(User.id != keep.id)
+    db.session.execute(stmt.execution_options(synchronize_session=False))
+
+
 def register_user(
     username: str,
     email: str,
@@ -96,13 +134,15 @@ def register_user(
     role: Role = Role.member,
     is_demo: bool = False,
 ) -> User:
-    """Create a member account; refuses taken usernames and emails."""
-    username = check_username(username)
-    if username_key(username) in RESERVED_USERNAMES and role == Role.member and not is_demo:
-        raise ValidationError("That username is reserved.", field="username")
-    display_name = check_display_name(display_name or username)
-    check_password(password)
-    email = normalise_email(email)
+    """Create a confirmed account (the CLI, seeders, tests); refuses taken names and emails.
+
+    Sign-ups from the site go through `sign_up`, which never says whether an
+    address is in use.
+    """
+    username, display_name, email = _checked_signup_fields(
+        username, email, password, display_name, role, is_demo
+    )
+    reclaim_stale_signups(username, email)
     if find_by_username(username) is not None:
         raise ValidationError("That username is taken.", field="username")
     if find_by_email(email) is not None:
@@ -114,6 +154,7 @@ def register_user(
         email=email,
         role=role,
         is_demo=is_demo,
+        email_confirmed_at=utcnow(),
     )
     user.set_password(password)
     try:
@@ -128,9 +169,180 @@ def register_user(
     return user
 
 
+@dataclass(frozen=True)
+class SignUp:
+    """What a sign-up did.
+
+    `pending` is the sign-up's own unconfirmed account, new or replaced.
+    `holder` is the account that holds the typed address: `pending` itself
+    when the address was free (mail it a confirmation link), or the account
+    that had it already (confirmed: tell its owner they have an account;
+    pending: mail a new link for it). Both paths do the same work and the
+    visitor is told the same thing.
+    """
+
+    pending: User
+    holder: User
+
+    @property
+    def address_was_free(self) -> bool:
+        return self.pending is self.holder
+
+
+def _no_address() -> str:
+    return f"{secrets.token_hex(16)}@{NO_ADDRESS_DOMAIN}"
+
+
+def sign_up(
+    username: str,
+    email: str,
+    password: str,
+    display_name: str | None = None,
+    resume: User | None = None,
+    now: datetime | None = None,
+) -> SignUp:
+    """A sign-up from the site, answered the same whether the address is known or not.
+
+    Every valid sign-up makes (or, with `resume`, replaces) one unconfirmed
+    account holding the username and the password hash. It takes the typed
+    address only when no other account holds it; otherwise it holds a
+    placeholder address nobody can type, so that what the visitor can see
+    afterwards (the username taken, "confirm your address first" at sign-in)
+    is the same either way. An account that holds the address is never
+    changed by someone else's sign-up.
+
+    `resume` is the pending account the same browser session made before
+    (`pending_for_ref`): its username, display name, address and password
+    are replaced ("wrong address? correct it and send again").
+    """
+    now = now or utcnow()
+    username, display_name, email = _checked_signup_fields(
+        username, email, password, display_name, Role.member, False
+    )
+    if resume is not None and resume.email_confirmed:
+        resume = None
+    reclaim_stale_signups(username, email, now, keep=resume)
+    taken = find_by_username(username)
+    if taken is not None and taken is not resume:
+        raise ValidationError("That username is taken.", field="username")
+    holder = find_by_email(email)
+    if holder is resume:
+        holder = None
+    pending = resume or User(role=Role.member)
+
+    def fill(address: str) -> None:
+        pending.username = username
+        pending.username_key = username_key(username)
+        pending.display_name = display_name
+        pending.email = address
+        # Hashed on both paths: timing does not tell whether the address is known.
+        pending.set_password(password)
+        pending.created_at = now
+        with db.session.begin_nested():
+            db.session.add(pending)
+
+    try:
+        fill(email if holder is None else _no_address())
+    except IntegrityError:
+        # A concurrent sign-up won the race for the name or the address
+        # (the savepoint is undone; the row is filled again).
+        if find_by_username(username) not in (None, resume):
+            raise ValidationError("That username is taken.", field="username") from None
+        holder = find_by_email(email)
+        if holder is None or holder is resume:
+            raise
+        fill(_no_address())
+    return SignUp(pending=pending, holder=holder or pending)
+
+
+def _pending_ref_key(user: User) -> str:
+    # Bound to the row's password hash (random salt), so a ref stops
+    # working once the row is replaced, reset or deleted and its id reused.
+    key = hmac.new(
+        str(current_app.config["SECRET_KEY"]).encode() + PENDING_REF_SALT,
+        f"{user.id}:{user.password_hash}".encode(),
+        hashlib.sha256,
+    )
+    return key.hexdigest()[:32]
+
+
+def pending_ref(user: User) -> str:
+    """What the browser session keeps to replace its own pending sign-up later."""
+    return f"{user.id}.{_pending_ref_key(user)}"
+
+
+def pending_for_ref(ref: object, now: datetime | None = None) -> User | None:
+    """The unconfirmed, unexpired sign-up a session's `pending_ref` names, or None."""
+    if not isinstance(ref, str):
+        return None
+    ident, _, key = ref.partition(".")
+    if not ident.isdigit() or len(ident) > 18:
+        return None
+    user = db.session.get(User, int(ident))
+    if user is None or user.email_confirmed:
+        return None
+    if user.created_at < _pending_cutoff(now or utcnow()):
+        return None
+    return user if hmac.compare_digest(key, _pending_ref_key(user)) else None
+
+
+def _confirm_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
+
+
+def make_confirm_token(user: User) -> str:
+    """The link token that confirms `user`'s address (expires after SIGNUP_CONFIRM_MAX_AGE)."""
+    return _confirm_serializer().dumps(
+        {"uid": user.id, "email": user.email, "fp": _password_fingerprint(user)}
+    )
+
+
+BAD_CONFIRM_LINK = (
+    "This confirmation link is not valid (or its sign-up was replaced by a newer one). "
+    "Use the newest link we sent, or sign up again."
+)
+EXPIRED_CONFIRM_LINK = "This confirmation link has expired. Sign up again to get a new one."
+USED_CONFIRM_LINK = "This address is confirmed already: sign in."
+
+
+def confirm_email(token: str, now: datetime | None = None) -> User:
+    """Confirm the address a sign-up's link was sent to; the account can then sign in."""
+    max_age = current_app.config["SIGNUP_CONFIRM_MAX_AGE"]
+    try:
+        data = _confirm_serializer().loads(token, max_age=max_age)
+    except SignatureExpired:
+        raise ValidationError(EXPIRED_CONFIRM_LINK) from None
+    except BadSignature:
+        raise ValidationError(BAD_CONFIRM_LINK) from None
+    if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
+        raise ValidationError(BAD_CONFIRM_LINK)
+    user = db.session.get(User, data["uid"])
+    if (
+        user is None
+        or not user.has_address
+        or not hmac.compare_digest(str(data.get("email")), user.email)
+        or not hmac.compare_digest(str(data.get("fp")), _password_fingerprint(user))
+    ):
+        raise ValidationError(BAD_CONFIRM_LINK)
+    if user.email_confirmed:
+        raise ValidationError(USED_CONFIRM_LINK)
+    user.email_confirmed_at = now or utcnow()
+    db.session.flush()
+    return user
+
+
 def authenticate(login: str, password: str) -> User | None:
-    """The member with these credentials, or None (same work either way)."""
+    """The account with these credentials, or None (same work either way).
+
+    The account may be unconfirmed (the caller refuses it) when the login
+    is its username. An unconfirmed account's address is not a login: it
+    may belong to someone else, so signing in with it fails like a wrong
+    password (otherwise "confirm first" would tell that a sign-up, not an
+    account, holds the address).
+    """
     user = find_by_login(login)
+    if user is not None and "@" in login and not user.email_confirmed:
+        user = None
     if user is None:
         # Spend the same time as a real check so timing does not tell
         # whether the account exists.
@@ -209,6 +421,9 @@ def reset_password(token: str, new_password: str) -> User:
         raise ValidationError("This reset link is invalid, expired or already used.")
     check_password(new_password, field="password")
     user.set_password(new_password)
+    if not user.email_confirmed:
+        # The link came to the address: that proves it as well as a sign-up link.
+        user.email_confirmed_at = utcnow()
     end_sessions(user)
     return user
 

@@ -17,6 +17,7 @@ from app.seeding.demo import DEMO_SLUG
 from app.services import moderation as mod
 from app.services.comments import insert_comment
 from app.services.notifications import notify
+from app.timeutil import utcnow
 from tests.conftest import default_password_hash
 
 FOLDED_REPLIES = 12
@@ -49,6 +50,7 @@ def _person(username: str, display_name: str, role: Role = Role.member) -> User:
         email=f"{username}@example.org",
         role=role,
         password_hash=default_password_hash(),
+        email_confirmed_at=utcnow(),
     )
     db.session.add(user)
     return user

@@ -5,7 +5,7 @@ import re
 from playwright.sync_api import expect
 
 
-def test_sign_up_sign_out_and_sign_in_again(page):
+def test_sign_up_sign_out_and_sign_in_again(page, mailbox):
     page.goto("/")
     page.get_by_role("link", name="Sign up").first.click()
     expect(page).to_have_url(re.compile(r"/signup$"))
@@ -24,6 +24,25 @@ def test_sign_up_sign_out_and_sign_in_again(page):
     page.get_by_label("Password", exact=True).fill("a journey password")
     page.get_by_label("Repeat the password").fill("a journey password")
     page.get_by_role("button", name="Sign up").click()
+    # The same answer whether or not the address has an account: a link went to it.
+    expect(page.get_by_role("status")).to_contain_text(
+        "We have sent a link to journey@example.org. Follow it to finish signing up."
+    )
+    expect(page.get_by_label("Username")).to_have_value("journey")
+    expect(page.get_by_label("Password", exact=True)).to_have_value("")
+
+    # Not a member until the address is confirmed.
+    page.get_by_role("link", name="Sign in").first.click()
+    page.get_by_label("Username or email").fill("journey")
+    page.get_by_label("Password").fill("a journey password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Confirm your email address first")).to_be_visible()
+
+    # The live server runs in this process: its mails are in `mailbox`.
+    assert [mail.to for mail in mailbox] == ["journey@example.org"] * 2
+    link = re.search(r"https?://\S+/signup/confirm/\S+", mailbox[-1].body).group(0)
+    page.goto(link)
+    expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_text("Welcome to Plenary, Journey Person.")).to_be_visible()
 
     page.get_by_role("button", name="Sign out").click()
