@@ -90,6 +90,13 @@ class Config:
     # (0: none; 1 behind one nginx). Rate limits key on the client address.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
+    # Visitors' public pages kept in each worker's memory, keyed on the site's
+    # revision (never stale: see app/pagecache.py). Megabytes per worker, and
+    # the longest a page is kept (a bound for writes made outside Plenary).
+    PAGE_CACHE_ENABLED = _env_bool("PAGE_CACHE_ENABLED", True)
+    PAGE_CACHE_MAX_MB = _env_int("PAGE_CACHE_MAX_MB", 32)
+    PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 60)
+
     PRODUCTION = False
     TESTING = False
 

@@ -10,6 +10,7 @@ from config import DEFAULT_SECRET_KEY, Config, config_from_env
 from .database import configure_sqlite, engine_options, ensure_sqlite_directory
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
+from .pagecache import init_page_cache
 from .security import init_security
 from .web import DbIntConverter
 
@@ -71,6 +72,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
     _register_template_helpers(app)
+    init_page_cache(app)
 
     from .cli import register_cli
 

@@ -15,6 +15,7 @@ from .proposal import (
     RoundState,
     WithdrawalReason,
 )
+from .site import SiteRevision
 from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
 from .user import Role, User
 
@@ -38,6 +39,7 @@ __all__ = [
     "ReportStatus",
     "Role",
     "Round",
+    "SiteRevision",
     "RoundState",
     "Thread",
     "ThreadState",
