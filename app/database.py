@@ -17,10 +17,14 @@ while the web workers wait for it.
 
 import contextlib
 import contextvars
+import fcntl
+import os
 import sqlite3
+import threading
+import time
 
 import sqlalchemy as sa
-from flask import Flask, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
@@ -38,10 +42,56 @@ def write_transactions():
         _write_intent.reset(token)
 
 
+READ_PHASE = "plenary_read_phase"
+
+
+def read_first(view):
+    """Mark a view whose request reads first and writes briefly at the end.
+
+    On SQLite its first transaction begins deferred, beside the writer, so
+    the write lock is not held while the member is loaded and the request
+    checked; the service calls `begin_write_phase()` where it starts writing,
+    and must check again, in its writing statements, what it read (the
+    co-sign's UPDATE ... WHERE state = 'open' ...). Everything else about the
+    request is unchanged.
+    """
+    view.plenary_read_first = True
+    return view
+
+
+def _in_read_phase() -> bool:
+    if g.get(READ_PHASE) is None:
+        view = current_app.view_functions.get(request.endpoint or "")
+        g.setdefault(READ_PHASE, bool(getattr(view, "plenary_read_first", False)))
+    return g.get(READ_PHASE)
+
+
+def begin_write_phase(session) -> None:
+    """End a read-first request's read phase: what follows runs BEGIN IMMEDIATE.
+
+    The read transaction ends without expiring what it loaded; the caller
+    re-checks in SQL whatever could have changed since. A no-op outside such
+    a request, and on PostgreSQL (row locks taken by the writes themselves).
+    """
+    if not has_request_context() or not g.get(READ_PHASE):
+        return
+    g.plenary_read_phase = False
+    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+        return
+    expire = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
+
+
 def begin_statement() -> str:
     """The BEGIN that a SQLite transaction starting now should use."""
     if has_request_context():
-        return "BEGIN" if request.method in SAFE_METHODS else "BEGIN IMMEDIATE"
+        if request.method in SAFE_METHODS or _in_read_phase():
+            return "BEGIN"
+        return "BEGIN IMMEDIATE"
     return "BEGIN IMMEDIATE" if _write_intent.get() else "BEGIN"
 
 
@@ -61,9 +111,140 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
+    gate = None
+    if engine.url.database not in (None, "", ":memory:"):
+        gate = WriterGate(engine.url.database, busy_timeout_s)
+
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql(begin_statement())
+        statement = begin_statement()
+        if statement == "BEGIN":
+            connection.exec_driver_sql(statement)
+            return
+        dbapi_connection = connection.connection.driver_connection
+        if gate is not None and gate.acquire():
+            connection.info[_GATE_HELD] = True
+        try:
+            begin_immediate(dbapi_connection, busy_timeout_s)
+        except BaseException as exc:
+            if connection.info.pop(_GATE_HELD, False):
+                gate.release()
+            if isinstance(exc, sqlite3.Error):
+                # As if SQLAlchemy had run it: the 503 handler knows this type.
+                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+            raise
+
+    # The transaction ends here, then the gate opens for the next writer
+    # (SQLAlchemy's own COMMIT/ROLLBACK that follows finds nothing to end).
+    @sa.event.listens_for(engine, "commit")
+    def _on_commit(connection: sa.Connection) -> None:
+        if connection.info.pop(_GATE_HELD, False):
+            try:
+                connection.connection.driver_connection.commit()
+            finally:
+                gate.release()
+
+    @sa.event.listens_for(engine, "rollback")
+    def _on_rollback(connection: sa.Connection) -> None:
+        if connection.invalidated:  # the checkin below lets the gate go
+            return
+        if connection.info.pop(_GATE_HELD, False):
+            try:
+                connection.connection.driver_connection.rollback()
+            finally:
+                gate.release()
+
+    # A connection dropped or returned mid-transaction never keeps the gate.
+    @sa.event.listens_for(engine, "invalidate")
+    def _on_invalidate(_dbapi_connection, record, _exc) -> None:
+        if record.info.pop(_GATE_HELD, False):
+            gate.release()
+
+    @sa.event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection, record) -> None:
+        if record.info.pop(_GATE_HELD, False):
+            gate.release()
+
+
+_GATE_HELD = "plenary_writer_gate"
+
+
+class WriterGate:
+    """Plenary's SQLite writers queue here, one at a time, across processes.
+
+    A lock file beside the database (`<db>-writer.lock`), held with flock()
+    from BEGIN IMMEDIATE to COMMIT or ROLLBACK: the kernel wakes the next
+    writer the moment the last one is done, where SQLite's busy handler
+    would have it sleep and retry. One thread per process queues on the
+    file; the others wait on a thread lock with the busy timeout, and a
+    writer that cannot get the gate in time (a second connection of the
+    same thread, say) goes on without it and waits on SQLite's lock as
+    before. The kernel drops the lock of a process that dies. Writers that
+    are not Plenary's (the sqlite3 shell) do not use the gate: SQLite's own
+    lock still keeps them apart.
+    """
+
+    def __init__(self, database: str, timeout_s: float) -> None:
+        self.path = f"{database}-writer.lock"
+        self.timeout_s = timeout_s
+        self._pid = -1
+        self._reset_after_fork()
+
+    def _reset_after_fork(self) -> None:
+        # A forked worker must open its own file: a shared open file shares the lock.
+        self._pid = os.getpid()
+        self._thread_lock = threading.Lock()
+        self._fd: int | None = None
+
+    def acquire(self) -> bool:
+        if os.getpid() != self._pid:
+            self._reset_after_fork()
+        if not self._thread_lock.acquire(timeout=self.timeout_s):
+            return False
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        except OSError:
+            self._thread_lock.release()
+            return False
+        return True
+
+    def release(self) -> None:
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._thread_lock.release()
+
+
+def begin_immediate(dbapi_connection: sqlite3.Connection, timeout_s: float) -> None:
+    """BEGIN IMMEDIATE, waiting up to `timeout_s` for another writer to finish.
+
+    SQLite's own busy handler sleeps 1, 2, 5, 10, 15, 20, 25 ... ms between
+    tries, so a writer queued behind a 1 ms transaction often sleeps for 5 or
+    10: with several workers writing, the lock sits free while they sleep.
+    Here the connection tries without SQLite's wait and pauses 0.1 ms, then
+    up to 2 ms, between tries: it starts within a fraction of a millisecond of
+    the lock coming free, and still gives up after the same timeout.
+    """
+    deadline = time.monotonic() + timeout_s
+    pause = 0.0001
+    dbapi_connection.execute("PRAGMA busy_timeout = 0")
+    try:
+        while True:
+            try:
+                dbapi_connection.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                message = str(exc)
+                if "locked" not in message and "busy" not in message:
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 1.5, 0.002)
+    finally:
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
 
 
 def engine_options(app: Flask) -> dict:

@@ -1,5 +1,6 @@
 """The database set-up: SQLite tuned for several workers, and both backends under load."""
 
+import sqlite3
 import threading
 
 import pytest
@@ -33,21 +34,30 @@ def test_outside_requests_writes_begin_immediate_only_when_asked(app):
     assert begin_statement() == "BEGIN"
 
 
-@pytest.mark.sqlite_only
-def test_the_engine_really_emits_begin_immediate(db, app):
-    seen = []
-
-    def record(conn, cursor, statement, *args):
-        seen.append(statement)
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
+def _write_lock_is_free(db) -> bool:
+    """Whether another connection could start writing now (without waiting)."""
+    other = sqlite3.connect(db.engine.url.database, timeout=0, isolation_level=None)
     try:
-        with app.test_request_context("/signup", method="POST"):
-            db.session.execute(sa.select(User.id)).all()
-            db.session.rollback()
+        other.execute("BEGIN IMMEDIATE")
+    except sqlite3.OperationalError as exc:
+        assert "locked" in str(exc)
+        return False
     finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-    assert seen[0] == "BEGIN IMMEDIATE"
+        other.close()
+    return True
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("method, holds_lock", [("POST", True), ("GET", False)])
+def test_the_engine_really_begins_immediate(db, app, method, holds_lock):
+    """A POST's first statement takes SQLite's write lock; a GET's does not."""
+    with app.test_request_context("/signup", method=method):
+        db.session.execute(sa.select(User.id)).all()
+        try:
+            assert _write_lock_is_free(db) is not holds_lock
+        finally:
+            db.session.rollback()
+    assert _write_lock_is_free(db)
 
 
 def test_concurrent_signups_read_then_write_without_locking_errors(app, db):

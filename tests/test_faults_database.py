@@ -240,7 +240,8 @@ def test_a_json_client_gets_a_json_503(sqlite_path, member_client):
     holder = sqlite3.connect(sqlite_path, timeout=0, isolation_level=None)
     holder.execute("BEGIN EXCLUSIVE")
     try:
-        response = c.client.post("/proposals/999/cosign", headers={"Accept": "application/json"})
+        # (uncosign: its first statement takes the write lock; cosign reads first)
+        response = c.client.post("/proposals/999/uncosign", headers={"Accept": "application/json"})
     finally:
         holder.rollback()
         holder.close()

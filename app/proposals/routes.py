@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
 from ..charts import support_chart
+from ..database import read_first
 from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
@@ -356,6 +357,7 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 
 
 @bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
+@read_first  # the member and the proposal are read beside the writer (SQLite)
 @limiter.limit(rate("cosign"), methods=["POST"])
 @login_required
 def cosign(proposal_id):

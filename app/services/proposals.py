@@ -23,9 +23,9 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 
+from ..database import begin_write_phase
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -386,30 +386,122 @@ def edit_proposal(
 
 
 def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosignature:
-    """Co-sign an open proposal, once; the count goes up by one in SQL."""
+    """Co-sign an open proposal, once; the count goes up by one in SQL.
+
+    Three statements, and the proposal's row is locked only from the first
+    to the commit: the UPDATE that adds one to the count checks, in its
+    WHERE, everything that allows the co-signature (the proposal open and
+    not hidden, the round open before its deadline, the member neither
+    author nor co-author), so a withdrawal, hiding or closing that commits
+    first is seen; the INSERT ... ON CONFLICT DO NOTHING of the co-signature
+    meets the one-active-row index instead of a SELECT beforehand; then the
+    event. When a check fails, the same words as `why_not_cosign` say why.
+    """
     _require_active(actor, now)
-    _lock(proposal)
+    begin_write_phase(db.session())
+    when = now or utcnow()
+    statements = _cosign_statements()
+    connection = db.session.connection()
+    params = {"pid": proposal.id, "uid": actor.id}
+    row = connection.execute(statements.count, {**params, "deadline_now": when}).one_or_none()
+    if row is None:
+        raise InvalidState(_why_not_cosign_now(proposal, actor, when))
     now = now or utcnow()  # after the lock: a proposal's events get times in lock order
-    signed = active_cosignature(proposal, actor) is not None
-    reason = proposal.why_not_cosign(actor, signed, now)
-    if reason:
-        raise InvalidState(reason)
+    signature_id = connection.execute(
+        statements.sign, {**params, "now": now, "version": row.version}
+    ).scalar_one_or_none()
+    if signature_id is None:
+        # This member's other request got there first; the rollback undoes the count.
+        raise InvalidState("You have already co-signed this proposal.")
+    connection.execute(statements.event, {**params, "now": now})
+    set_committed_value(proposal, "supporter_count", row.supporter_count)
     signature = Cosignature(
-        proposal_id=proposal.id, user_id=actor.id, signed_at=now, version_signed=proposal.version
+        id=signature_id,
+        proposal_id=proposal.id,
+        user_id=actor.id,
+        signed_at=now,
+        removed_at=None,
+        version_signed=row.version,
     )
-    try:
-        with db.session.begin_nested():
-            db.session.add(signature)
-            db.session.flush()
-    except IntegrityError as exc:
-        # A concurrent request of the same member got there first.
-        raise InvalidState("You have already co-signed this proposal.") from exc
-    db.session.add(
-        CosignEvent(proposal_id=proposal.id, user_id=actor.id, kind=CosignEventKind.sign, at=now)
-    )
-    _bump(proposal, +1)
-    db.session.flush()
+    so.make_transient_to_detached(signature)  # the row as inserted, without reading it back
+    db.session.add(signature)
     return signature
+
+
+@dataclass(frozen=True)
+class _CosignStatements:
+    count: sa.Update
+    sign: sa.Insert
+    event: sa.Insert
+
+
+_COSIGN_STATEMENTS: dict[str, _CosignStatements] = {}
+
+
+def _cosign_statements() -> _CosignStatements:
+    """The co-sign's three statements, built once per database (Core, bound by name)."""
+    dialect = db.session.get_bind().dialect.name
+    if dialect not in _COSIGN_STATEMENTS:
+        proposals = Proposal.__table__
+        coauthors = ProposalCoauthor.__table__
+        rounds = Round.__table__
+        signatures = Cosignature.__table__
+        pid, uid, now = sa.bindparam("pid"), sa.bindparam("uid"), sa.bindparam("now")
+        deadline_now = sa.bindparam("deadline_now", type_=rounds.c.cosign_deadline.type)
+        count = (
+            proposals.update()
+            .where(
+                proposals.c.id == pid,
+                proposals.c.state == ProposalState.open,
+                proposals.c.is_hidden.is_(False),
+                proposals.c.author_id != uid,
+                ~sa.exists().where(
+                    coauthors.c.proposal_id == proposals.c.id,
+                    coauthors.c.user_id == uid,
+                    coauthors.c.status == CoauthorStatus.accepted,
+                ),
+                sa.exists().where(
+                    rounds.c.id == proposals.c.round_id,
+                    rounds.c.state == RoundState.open,
+                    sa.or_(
+                        rounds.c.cosign_deadline.is_(None), rounds.c.cosign_deadline >= deadline_now
+                    ),
+                ),
+            )
+            .values(supporter_count=proposals.c.supporter_count + 1)
+            .returning(proposals.c.supporter_count, proposals.c.version)
+        )
+        if dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert
+        else:
+            from sqlalchemy.dialects.sqlite import insert
+        sign = (
+            insert(signatures)
+            .values(
+                proposal_id=pid,
+                user_id=uid,
+                signed_at=now,
+                version_signed=sa.bindparam("version"),
+            )
+            .on_conflict_do_nothing(
+                index_elements=["proposal_id", "user_id"],
+                index_where=signatures.c.removed_at.is_(None),
+            )
+            .returning(signatures.c.id)
+        )
+        event = CosignEvent.__table__.insert().values(
+            proposal_id=pid, user_id=uid, kind=CosignEventKind.sign, at=now
+        )
+        _COSIGN_STATEMENTS[dialect] = _CosignStatements(count, sign, event)
+    return _COSIGN_STATEMENTS[dialect]
+
+
+def _why_not_cosign_now(proposal: Proposal, actor: User, now: datetime) -> str:
+    """Why the co-sign's UPDATE found nothing to count, read afresh."""
+    db.session.refresh(proposal)
+    db.session.refresh(proposal.round)
+    signed = active_cosignature(proposal, actor) is not None
+    return proposal.why_not_cosign(actor, signed, now) or "This proposal cannot be co-signed now."
 
 
 def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
