@@ -98,10 +98,14 @@ def _ms(text: str) -> float:
     return float(match.group(1)) * _UNITS[match.group(2)]
 
 
-def run_wrk(url: str, duration: int, connections: int, threads: int = 2) -> LoadResult:
+def run_wrk(
+    url: str, duration: int, connections: int, threads: int = 2, cookie: str | None = None
+) -> LoadResult:
+    headers = ["-H", f"Cookie: {cookie}"] if cookie else []
     output = subprocess.run(
         [
             "wrk",
+            *headers,
             "--latency",
             "-t",
             str(threads),
@@ -132,7 +136,9 @@ def run_wrk(url: str, duration: int, connections: int, threads: int = 2) -> Load
     return LoadResult(rps, p50, p99, errors, "wrk")
 
 
-def run_python_load(url: str, duration: int, connections: int) -> LoadResult:
+def run_python_load(
+    url: str, duration: int, connections: int, cookie: str | None = None
+) -> LoadResult:
     """A plain load generator for machines without wrk (threads with keep-alive)."""
     import http.client
     from urllib.parse import urlsplit
@@ -150,7 +156,7 @@ def run_python_load(url: str, duration: int, connections: int) -> LoadResult:
         while time.monotonic() < stop_at:
             start = time.perf_counter()
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers={"Cookie": cookie} if cookie else {})
                 response = conn.getresponse()
                 response.read()
                 if response.status >= 400:
@@ -184,7 +190,8 @@ def run_python_load(url: str, duration: int, connections: int) -> LoadResult:
     )
 
 
-def load(url: str, duration: int, connections: int) -> LoadResult:
+def load(url: str, duration: int, connections: int, cookie: str | None = None) -> LoadResult:
+    """Requests/s and latency of GET `url`; `cookie`: a signed-in member's session."""
     if shutil.which("wrk"):
-        return run_wrk(url, duration, connections)
-    return run_python_load(url, duration, connections)
+        return run_wrk(url, duration, connections, cookie=cookie)
+    return run_python_load(url, duration, connections, cookie=cookie)

@@ -80,12 +80,20 @@ def app_env(url: str, secret: str) -> dict:
     }
 
 
-def measure_pages(base: str, pages: dict, duration: int, connections: int) -> dict:
+def measure_pages(
+    base: str, pages: dict, duration: int, connections: int, cookie: str | None = None
+) -> dict:
     warm(base, pages.values())
     results = {}
     for name, path in pages.items():
-        results[name] = load(base + path, duration, connections)
+        results[name] = load(base + path, duration, connections, cookie=cookie)
     return results
+
+
+# Pages measured again as a signed-in member: a member's page is rendered for
+# every request (the page cache serves visitors only), so these rows show
+# what rendering costs. They are information, not targets.
+MEMBER_PAGES = ("round (28 proposals)", "proposal (1,001 supporters)", "article, 10,000 comments")
 
 
 def hello_result(settings, duration, connections) -> LoadResult:
@@ -256,6 +264,12 @@ def bench_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
     hello = hello_result(settings, args.duration, args.connections)
     with gunicorn("wsgi:app", app_env(url, secret), settings) as base:
         results = measure_pages(base, pages, args.duration, args.connections)
+        member_cookie = "session=" + forge_sessions(url, secret, manifest.cosigner_ids[:1])[0][0]
+        member_pages = {k: v for k, v in pages.items() if k in MEMBER_PAGES}
+        as_member = measure_pages(
+            base, member_pages, args.duration, args.connections, cookie=member_cookie
+        )
+        results.update({f"member: {name}": r for name, r in as_member.items()})
         load_after = loadavg()
         print_table(
             f"{backend}: {args.duration} s per page, {args.connections} connections, "
