@@ -23,9 +23,7 @@ def serious_violations(page) -> list[dict]:
     # Evaluated through the DevTools protocol, so the page's CSP (no inline
     # script) does not stop it and need not be loosened.
     page.evaluate(axe_source())
-    result = page.evaluate(
-        "async () => await axe.run(document, {resultTypes: ['violations']})"
-    )
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
     return [
         {
             "id": v["id"],
