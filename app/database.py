@@ -131,7 +131,9 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
                 gate.release()
             if isinstance(exc, sqlite3.Error):
                 # As if SQLAlchemy had run it: the 503 handler knows this type.
-                raise sa.exc.OperationalError("BEGIN IMMEDIATE", None, exc) from exc
+                raise sa.exc.DBAPIError.instance(
+                    "BEGIN IMMEDIATE", None, exc, sqlite3.Error
+                ) from exc
             raise
 
     # The transaction ends here, then the gate opens for the next writer
@@ -140,7 +142,8 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
     def _on_commit(connection: sa.Connection) -> None:
         if connection.info.pop(_GATE_HELD, False):
             try:
-                connection.connection.driver_connection.commit()
+                with as_sqlalchemy_error("COMMIT"):
+                    connection.connection.driver_connection.commit()
             finally:
                 gate.release()
 
@@ -150,7 +153,8 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
             return
         if connection.info.pop(_GATE_HELD, False):
             try:
-                connection.connection.driver_connection.rollback()
+                with as_sqlalchemy_error("ROLLBACK"):
+                    connection.connection.driver_connection.rollback()
             finally:
                 gate.release()
 
@@ -167,6 +171,28 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
 
 
 _GATE_HELD = "plenary_writer_gate"
+
+
+@contextlib.contextmanager
+def as_sqlalchemy_error(statement: str):
+    """Raise a driver error met in an event listener as SQLAlchemy would have.
+
+    SQLAlchemy wraps the errors of the statements it runs (the 503 page and
+    the retry logic know those types); statements a listener runs itself on
+    the driver's connection would otherwise surface as bare driver errors.
+    """
+    try:
+        yield
+    except Exception as exc:
+        if isinstance(exc, sa.exc.SQLAlchemyError) or not _is_driver_error(exc):
+            raise
+        raise sa.exc.DBAPIError.instance(statement, None, exc, type(exc)) from exc
+
+
+def _is_driver_error(exc: Exception) -> bool:
+    import psycopg
+
+    return isinstance(exc, sqlite3.Error | psycopg.Error)
 
 
 class WriterGate:

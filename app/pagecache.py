@@ -38,6 +38,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, session
 from flask_login.config import COOKIE_NAME
 
+from .database import as_sqlalchemy_error
 from .errors import wants_json
 from .extensions import db
 from .models.site import SITE_REVISION_ID
@@ -94,7 +95,8 @@ def install_revision_tracking(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "commit", insert=True)
     def _bump(conn: sa.Connection) -> None:
         if conn.info.pop(_WROTE, False) and not conn.info.get(NO_REVISION):
-            bump_revision_dbapi(conn.connection.dbapi_connection)
+            with as_sqlalchemy_error(BUMP_SQL):
+                bump_revision_dbapi(conn.connection.dbapi_connection)
 
     @sa.event.listens_for(engine, "rollback")
     def _rolled_back(conn: sa.Connection) -> None:
