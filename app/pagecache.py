@@ -81,6 +81,7 @@ _STATE_SQL = (
 
 def install_revision_tracking(engine: sa.Engine) -> None:
     """Bump the site revision in every transaction that wrote, before it commits."""
+    postgresql = engine.dialect.name == "postgresql"
 
     @sa.event.listens_for(engine, "begin")
     def _forget(conn: sa.Connection) -> None:
@@ -96,7 +97,16 @@ def install_revision_tracking(engine: sa.Engine) -> None:
     def _bump(conn: sa.Connection) -> None:
         if conn.info.pop(_WROTE, False) and not conn.info.get(NO_REVISION):
             with as_sqlalchemy_error(BUMP_SQL):
-                bump_revision_dbapi(conn.connection.dbapi_connection)
+                if postgresql:
+                    # The bump and the COMMIT in one round trip (the simple
+                    # query protocol runs both): the rows this transaction
+                    # locked are let go one round trip sooner. psycopg then
+                    # finds no transaction left and SQLAlchemy's own COMMIT
+                    # sends nothing.
+                    with conn.connection.dbapi_connection.cursor() as cursor:
+                        cursor.execute(f"{BUMP_SQL}; COMMIT")
+                else:
+                    bump_revision_dbapi(conn.connection.dbapi_connection)
 
     @sa.event.listens_for(engine, "rollback")
     def _rolled_back(conn: sa.Connection) -> None:

@@ -287,7 +287,7 @@ def bench_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
             agree = cos["supporter_count"] == cos["active_rows"] + 1
             print(
                 f"\nco-signing run: {cos['signers']:,} members co-sign one proposal over "
-                f"16 connections: {cos['per_s']:.0f} co-signs/s ({cos['seconds']:.1f} s), "
+                f"16 requests in flight: {cos['per_s']:.0f} co-signs/s ({cos['seconds']:.1f} s), "
                 f"{cos['errors']} errors {cos['statuses']}; "
                 f"supporter_count {cos['supporter_count']} = 1 author + {cos['active_rows']} "
                 f"active rows ({'consistent' if agree else 'MISMATCH'}), "

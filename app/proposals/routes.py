@@ -10,7 +10,7 @@ from flask_login import current_user, login_required
 from ..articles.routes import current_thread_view
 from ..charts import support_chart
 from ..database import read_first
-from ..errors import InvalidState, ValidationError, wants_json
+from ..errors import InvalidState, NotFound, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, User
@@ -361,20 +361,20 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 @limiter.limit(rate("cosign"), methods=["POST"])
 @login_required
 def cosign(proposal_id):
-    proposal = db.get_or_404(Proposal, proposal_id)
     user = current_user._get_current_object()
     try:
-        svc.cosign(proposal, user)
+        done = svc.cosign_by_id(proposal_id, user)  # the proposal is not read first
+    except NotFound:
+        db.session.rollback()
+        abort(404)
     except InvalidState as exc:
         db.session.rollback()
         return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
     note_id = request.form.get("notification", type=int)
     if note_id:
         notes.mark_read(user, [note_id])
-    # Read before the commit expires the row: no second transaction just for the label.
-    label = proposal.label
     db.session.commit()
-    return _cosign_answer(proposal_id, f"You co-signed {label}. Thank you.", ok=True)
+    return _cosign_answer(proposal_id, f"You co-signed {done.label}. Thank you.", ok=True)
 
 
 @bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])

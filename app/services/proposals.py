@@ -386,7 +386,37 @@ def edit_proposal(
 
 
 def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosignature:
-    """Co-sign an open proposal, once; the count goes up by one in SQL.
+    """Co-sign an open proposal, once; the count goes up by one in SQL (see `cosign_by_id`)."""
+    done = cosign_by_id(proposal.id, actor, now)
+    set_committed_value(proposal, "supporter_count", done.supporter_count)
+    signature = Cosignature(
+        id=done.signature_id,
+        proposal_id=proposal.id,
+        user_id=actor.id,
+        signed_at=done.signed_at,
+        removed_at=None,
+        version_signed=done.version,
+    )
+    so.make_transient_to_detached(signature)  # the row as inserted, without reading it back
+    db.session.add(signature)
+    return signature
+
+
+@dataclass(frozen=True)
+class Cosigned:
+    signature_id: int
+    number: int
+    version: int
+    supporter_count: int
+    signed_at: datetime
+
+    @property
+    def label(self) -> str:
+        return f"Proposal {self.number}"
+
+
+def cosign_by_id(proposal_id: int, actor: User, now: datetime | None = None) -> Cosigned:
+    """Co-sign proposal `proposal_id` without loading it first.
 
     Three statements, and the proposal's row is locked only from the first
     to the commit: the UPDATE that adds one to the count checks, in its
@@ -395,17 +425,18 @@ def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosi
     author nor co-author), so a withdrawal, hiding or closing that commits
     first is seen; the INSERT ... ON CONFLICT DO NOTHING of the co-signature
     meets the one-active-row index instead of a SELECT beforehand; then the
-    event. When a check fails, the same words as `why_not_cosign` say why.
+    event. When a check fails the proposal is read, and the same words as
+    `why_not_cosign` say why (NotFound when there is no such proposal).
     """
     _require_active(actor, now)
     begin_write_phase(db.session())
     when = now or utcnow()
     statements = _cosign_statements()
     connection = db.session.connection()
-    params = {"pid": proposal.id, "uid": actor.id}
+    params = {"pid": proposal_id, "uid": actor.id}
     row = connection.execute(statements.count, {**params, "deadline_now": when}).one_or_none()
     if row is None:
-        raise InvalidState(_why_not_cosign_now(proposal, actor, when))
+        raise InvalidState(_why_not_cosign_now(proposal_id, actor, when))
     now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     signature_id = connection.execute(
         statements.sign, {**params, "now": now, "version": row.version}
@@ -413,26 +444,16 @@ def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosi
     if signature_id is None:
         # This member's other request got there first; the rollback undoes the count.
         raise InvalidState("You have already co-signed this proposal.")
-    connection.execute(statements.event, {**params, "now": now})
-    set_committed_value(proposal, "supporter_count", row.supporter_count)
-    signature = Cosignature(
-        id=signature_id,
-        proposal_id=proposal.id,
-        user_id=actor.id,
-        signed_at=now,
-        removed_at=None,
-        version_signed=row.version,
-    )
-    so.make_transient_to_detached(signature)  # the row as inserted, without reading it back
-    db.session.add(signature)
-    return signature
+    if statements.event is not None:
+        connection.execute(statements.event, {**params, "now": now})
+    return Cosigned(signature_id, row.number, row.version, row.supporter_count, now)
 
 
 @dataclass(frozen=True)
 class _CosignStatements:
     count: sa.Update
-    sign: sa.Insert
-    event: sa.Insert
+    sign: sa.Executable  # PostgreSQL: with the event's INSERT in a CTE
+    event: sa.Insert | None  # SQLite: the event's own INSERT
 
 
 _COSIGN_STATEMENTS: dict[str, _CosignStatements] = {}
@@ -469,7 +490,7 @@ def _cosign_statements() -> _CosignStatements:
                 ),
             )
             .values(supporter_count=proposals.c.supporter_count + 1)
-            .returning(proposals.c.supporter_count, proposals.c.version)
+            .returning(proposals.c.supporter_count, proposals.c.version, proposals.c.number)
         )
         if dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert
@@ -489,16 +510,31 @@ def _cosign_statements() -> _CosignStatements:
             )
             .returning(signatures.c.id)
         )
-        event = CosignEvent.__table__.insert().values(
+        events = CosignEvent.__table__
+        event: sa.Insert | None = events.insert().values(
             proposal_id=pid, user_id=uid, kind=CosignEventKind.sign, at=now
         )
+        if dialect == "postgresql":
+            # One round trip fewer under the row lock: the event is written by
+            # the same statement, and only if the co-signature was.
+            signed = sign.cte("signed")
+            logged = events.insert().from_select(
+                ["proposal_id", "user_id", "kind", "at"],
+                sa.select(
+                    pid, uid, sa.literal(CosignEventKind.sign, events.c.kind.type), now
+                ).select_from(signed),
+            )
+            sign = sa.select(signed.c.id).add_cte(logged.cte("logged"))
+            event = None
         _COSIGN_STATEMENTS[dialect] = _CosignStatements(count, sign, event)
     return _COSIGN_STATEMENTS[dialect]
 
 
-def _why_not_cosign_now(proposal: Proposal, actor: User, now: datetime) -> str:
+def _why_not_cosign_now(proposal_id: int, actor: User, now: datetime) -> str:
     """Why the co-sign's UPDATE found nothing to count, read afresh."""
-    db.session.refresh(proposal)
+    proposal = db.session.get(Proposal, proposal_id, populate_existing=True)
+    if proposal is None:
+        raise NotFound("There is no such proposal.")
     db.session.refresh(proposal.round)
     signed = active_cosignature(proposal, actor) is not None
     return proposal.why_not_cosign(actor, signed, now) or "This proposal cannot be co-signed now."
