@@ -82,6 +82,8 @@ class Manifest:
     build_seconds: dict = field(default_factory=dict)
     pages: dict = field(default_factory=dict)
     cosign_proposal_id: int | None = None
+    # Another open proposal: the co-signing run warms the workers on it first.
+    warmup_proposal_id: int | None = None
     cosigner_ids: list = field(default_factory=list)
 
     def save(self, path: Path) -> None:
@@ -178,6 +180,7 @@ def bench_set(app, manifest: Manifest) -> None:
             }
         )
         manifest.cosign_proposal_id = proposals[-1][0]
+        manifest.warmup_proposal_id = proposals[-2][0]
         manifest.cosigner_ids = cosigners
         db.session.remove()
         settle(db.engine)

@@ -156,35 +156,18 @@ def forge_sessions(url: str, secret: str, user_ids: list[int]) -> list[tuple[str
     return out
 
 
-def cosign_run(base: str, url: str, secret: str, proposal_id: int, user_ids, threads: int = 16):
-    """POST /proposals/<id>/cosign once per member, `threads` requests in flight."""
-    sessions = forge_sessions(url, secret, user_ids)
-    port = int(base.rsplit(":", 1)[1])
-    path = f"/proposals/{proposal_id}/cosign"
+def _post_all(port: int, requests: list[bytes], threads: int) -> tuple[dict[int, int], float]:
+    """Send prebuilt requests, `threads` at a time; (statuses, seconds)."""
+    pending: queue.Queue = queue.Queue()
+    for raw in requests:
+        pending.put(raw)
     statuses: dict[int, int] = {}
     lock = threading.Lock()
-
-    def request_bytes(cookie: str, token: str) -> bytes:
-        body = f"csrf_token={token}".encode()
-        head = (
-            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
-            f"Cookie: session={cookie}\r\nUser-Agent: {USER_AGENT}\r\n"
-            "Content-Type: application/x-www-form-urlencoded\r\n"
-            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
-        )
-        return head.encode() + body
-
-    # Requests are built before the clock starts and sent on plain sockets (the
-    # sync workers close each connection after answering): the client spends as
-    # little as it can of the two cores the server and the database share.
-    requests = queue.Queue()
-    for cookie, token in sessions:
-        requests.put(request_bytes(cookie, token))
 
     def worker():
         while True:
             try:
-                raw = requests.get_nowait()
+                raw = pending.get_nowait()
             except queue.Empty:
                 break
             try:
@@ -205,7 +188,48 @@ def cosign_run(base: str, url: str, secret: str, proposal_id: int, user_ids, thr
         t.start()
     for t in pool:
         t.join()
-    elapsed = time.perf_counter() - began
+    return statuses, time.perf_counter() - began
+
+
+def cosign_run(
+    base: str,
+    url: str,
+    secret: str,
+    proposal_id: int,
+    user_ids,
+    threads: int = 16,
+    warmup_proposal_id: int | None = None,
+):
+    """POST /proposals/<id>/cosign once per member, `threads` requests in flight.
+
+    Requests are built before the clock starts and sent on plain sockets (the
+    sync workers close each connection after answering): the client spends as
+    little as it can of the two cores the server and the database share.
+    First, as for the pages, the workers are warmed: 64 of the members co-sign
+    another proposal (`warmup_proposal_id`), untimed and not counted.
+    """
+    sessions = forge_sessions(url, secret, user_ids)
+    port = int(base.rsplit(":", 1)[1])
+
+    def request_bytes(path: str, cookie: str, token: str) -> bytes:
+        body = f"csrf_token={token}".encode()
+        head = (
+            f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n"
+            f"Cookie: session={cookie}\r\nUser-Agent: {USER_AGENT}\r\n"
+            "Content-Type: application/x-www-form-urlencoded\r\n"
+            f"Content-Length: {len(body)}\r\nConnection: close\r\n\r\n"
+        )
+        return head.encode() + body
+
+    if warmup_proposal_id is not None:
+        warm_path = f"/proposals/{warmup_proposal_id}/cosign"
+        warmed, _ = _post_all(
+            port, [request_bytes(warm_path, *item) for item in sessions[:64]], threads
+        )
+        if set(warmed) != {302}:
+            raise RuntimeError(f"the warm-up co-signs answered {warmed}")
+    path = f"/proposals/{proposal_id}/cosign"
+    statuses, elapsed = _post_all(port, [request_bytes(path, *item) for item in sessions], threads)
     # 302: co-signed, redirected back to the proposal with a flash.
     ok = statuses.get(302, 0)
     errors = sum(n for status, n in statuses.items() if status != 302)
@@ -283,7 +307,14 @@ def bench_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
         )
         cos = None
         if not args.no_cosign:
-            cos = cosign_run(base, url, secret, manifest.cosign_proposal_id, manifest.cosigner_ids)
+            cos = cosign_run(
+                base,
+                url,
+                secret,
+                manifest.cosign_proposal_id,
+                manifest.cosigner_ids,
+                warmup_proposal_id=manifest.warmup_proposal_id,
+            )
             agree = cos["supporter_count"] == cos["active_rows"] + 1
             print(
                 f"\nco-signing run: {cos['signers']:,} members co-sign one proposal over "
