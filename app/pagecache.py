@@ -26,6 +26,7 @@ CSRF tokens are per visitor: the stored copy has a marker where this
 visitor's token was, and each hit writes the new visitor's own token there.
 """
 
+import contextlib
 import os
 import re
 import secrets
@@ -41,7 +42,6 @@ from flask_login.config import COOKIE_NAME
 from .database import as_sqlalchemy_error
 from .errors import wants_json
 from .extensions import db
-from .models.site import SITE_REVISION_ID
 from .timeutil import utcnow
 
 # The pages a visitor may be served from the cache.
@@ -69,13 +69,15 @@ CSRF_MARK = b"\x00plenary-csrf-" + secrets.token_hex(8).encode() + b"\x00"
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|TRUNCATE|MERGE|COPY)\b", re.IGNORECASE)
 _WROTE = "plenary_wrote"
 NO_REVISION = "plenary_no_revision"
-BUMP_SQL = f"UPDATE site_revision SET revision = revision + 1 WHERE id = {SITE_REVISION_ID}"
+# (id 1 is SITE_REVISION_ID; the SQL is spelled out, never assembled.)
+BUMP_SQL = "UPDATE site_revision SET revision = revision + 1 WHERE id = 1"
 
+# `?` for sqlite3; the other drivers' markers are put in its place.
 _STATE_SQL = (
     "SELECT revision,"
-    " (SELECT count(*) FROM rounds WHERE submission_deadline <= {now})"
-    " + (SELECT count(*) FROM rounds WHERE cosign_deadline <= {now})"
-    f" FROM site_revision WHERE id = {SITE_REVISION_ID}"
+    " (SELECT count(*) FROM rounds WHERE submission_deadline <= ?)"
+    " + (SELECT count(*) FROM rounds WHERE cosign_deadline <= ?)"
+    " FROM site_revision WHERE id = 1"
 )
 
 
@@ -114,21 +116,21 @@ def install_revision_tracking(engine: sa.Engine) -> None:
             conn.info.pop(_WROTE, None)
 
 
-def bump_revision_dbapi(dbapi_connection, by: int = 1) -> None:
+def bump_revision_dbapi(dbapi_connection) -> None:
     """Move the revision on a raw DBAPI connection, in its open transaction."""
     cursor = dbapi_connection.cursor()
     try:
-        if by == 1:
-            cursor.execute(BUMP_SQL)
-        else:
-            cursor.execute(BUMP_SQL.replace("+ 1", f"+ {int(by)}"))
+        cursor.execute(BUMP_SQL)
     finally:
         cursor.close()
 
 
 def jump_revision(connection: sa.Connection) -> None:
     """Move the revision far ahead (after a restore brought back an older number)."""
-    connection.exec_driver_sql(BUMP_SQL.replace("+ 1", f"+ {secrets.randbelow(2**40) + 2**20}"))
+    connection.execute(
+        sa.text("UPDATE site_revision SET revision = revision + :jump WHERE id = 1"),
+        {"jump": secrets.randbelow(2**40) + 2**20},
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,8 +207,7 @@ class _StateReader:
             ":memory:",
         )
         self.sqlite = engine.dialect.name == "sqlite"
-        param = "?" if self.sqlite else "%s"
-        self.sql = _STATE_SQL.format(now=param)
+        self.sql = _STATE_SQL if self.sqlite else _STATE_SQL.replace("?", "%s")
         self._local = threading.local()
 
     def _connection(self):
@@ -224,7 +225,7 @@ class _StateReader:
     def read(self) -> tuple | None:
         now = utcnow()
         if not self.dedicated:
-            row = db.session.execute(sa.text(_STATE_SQL.format(now=":now")), {"now": now}).first()
+            row = db.session.execute(sa.text(_STATE_SQL.replace("?", ":now")), {"now": now}).first()
         else:
             stamp = now.strftime("%Y-%m-%d %H:%M:%S.%f") if self.sqlite else now
             try:
@@ -244,10 +245,8 @@ class _StateReader:
         fairy = getattr(self._local, "fairy", None)
         self._local.fairy = None
         if fairy is not None:
-            try:
+            with contextlib.suppress(Exception):  # already broken; a new one comes next time
                 fairy.invalidate()
-            except Exception:  # noqa: S110 - already broken; a new one comes next time
-                pass
 
 
 def site_state() -> tuple | None:

@@ -249,3 +249,11 @@ def test_a_cosign_through_the_site_retires_the_visitors_page(
     response = visit(client, path)
     assert response.headers[CACHE] == "miss"
     assert supporters_shown(response) == 2
+
+
+def test_the_spelled_out_sql_names_the_one_revision_row():
+    from app.models.site import SITE_REVISION_ID
+    from app.pagecache import _STATE_SQL, BUMP_SQL
+
+    assert SITE_REVISION_ID == 1
+    assert BUMP_SQL.endswith("WHERE id = 1") and _STATE_SQL.endswith("WHERE id = 1")

@@ -28,5 +28,5 @@ class SiteRevision(db.Model):
 sa.event.listen(
     SiteRevision.__table__,
     "after_create",
-    sa.DDL(f"INSERT INTO site_revision (id, revision) VALUES ({SITE_REVISION_ID}, 1)"),
+    sa.DDL("INSERT INTO site_revision (id, revision) VALUES (1, 1)"),  # id: SITE_REVISION_ID
 )
