@@ -7,7 +7,12 @@ from flask import Flask
 
 from config import DEFAULT_SECRET_KEY, Config, config_from_env
 
-from .database import configure_sqlite, engine_options, ensure_sqlite_directory
+from .database import (
+    configure_postgresql,
+    configure_sqlite,
+    engine_options,
+    ensure_sqlite_directory,
+)
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .pagecache import init_page_cache
@@ -47,11 +52,15 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     from . import models  # noqa: F401 - every table on the metadata (Alembic, create_all)
 
     ensure_sqlite_directory(app)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
+    options = engine_options(app)
+    liveness_check = options.pop("plenary_liveness_check", False)
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+        elif liveness_check:
+            configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -93,7 +93,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(sa.exc.OperationalError)
     def handle_database_unavailable(exc: sa.exc.OperationalError):
         # A locked or read-only SQLite file, a dropped PostgreSQL connection: the
-        # request failed whole; the next one gets a fresh connection (pool_pre_ping).
+        # request failed whole; the next one gets a fresh connection (the pool checks at checkout).
         from .extensions import db
 
         app.logger.warning(

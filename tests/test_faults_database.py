@@ -4,8 +4,8 @@ works with no restart.
 
 - PostgreSQL: the app's own connection is killed with pg_terminate_backend
   (from an admin connection) while a request is using it, and then every
-  connection of the app is killed between requests (pool_pre_ping replaces
-  them).
+  connection of the app is killed between requests (the pool's checkout check
+  replaces them, by the socket or by a ping after a long idle).
 - SQLite: another connection holds BEGIN EXCLUSIVE on the file (the app's
   busy timeout shortened to 1 s), and the file turns read-only (SQLite's
   query_only pragma: root, as in this sandbox, ignores file modes).
@@ -153,7 +153,35 @@ def test_postgresql_every_app_connection_killed_between_requests(
             {"name": name},
         ).scalar()
     assert killed >= 1
-    # pool_pre_ping finds the dead connections and opens new ones: no error at all.
+    # The checkout check finds the dead connections and opens new ones: no error at all.
+    assert c.client.get(f"/articles/{c.slug}").status_code == 200
+    assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_long_idle_connections_are_pinged_and_dead_ones_replaced(
+    admin_engine, member_client, database_url, db, monkeypatch
+):
+    """Every checkout counts as a long idle here, and select() is made blind to
+    the killed connections' goodbye: only the real ping can find them dead, and
+    the next requests still see no error."""
+    import app.database as database
+
+    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0)
+    monkeypatch.setattr(database.select, "select", lambda r, w, x, t: ([], [], []))
+    c = member_client
+    assert c.client.get(f"/articles/{c.slug}").status_code == 200
+    db.session.rollback()
+    name = sa.make_url(database_url).database
+    with admin_engine.connect() as admin:
+        killed = admin.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": name},
+        ).scalar()
+    assert killed >= 1
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
 
