@@ -15,13 +15,15 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
+from .database import is_in_memory
+
 
 class BackupError(Exception):
     pass
 
 
 def _sqlite_path(url: sa.URL) -> str:
-    if url.database in (None, "", ":memory:"):
+    if is_in_memory(url):
         raise BackupError("An in-memory SQLite database cannot be backed up.")
     return url.database
 

@@ -87,6 +87,11 @@ def begin_write_phase(session) -> None:
         session.expire_on_commit = expire
 
 
+def is_in_memory(url: sa.URL) -> bool:
+    """A SQLite URL without a file: one shared connection, no WAL, nothing to lock or copy."""
+    return url.database in (None, "", ":memory:")
+
+
 def begin_statement() -> str:
     """The BEGIN that a SQLite transaction starting now should use."""
     if has_request_context():
@@ -107,13 +112,13 @@ def configure_sqlite(engine: sa.Engine, busy_timeout_s: int) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
         cursor.execute("PRAGMA foreign_keys = ON")
-        if engine.url.database not in (None, "", ":memory:"):
+        if not is_in_memory(engine.url):
             cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.close()
 
     gate = None
-    if engine.url.database not in (None, "", ":memory:"):
+    if not is_in_memory(engine.url):
         gate = WriterGate(engine.url.database, busy_timeout_s)
 
     @sa.event.listens_for(engine, "begin")
@@ -283,7 +288,7 @@ def engine_options(app: Flask) -> dict:
         connect_args.setdefault("timeout", app.config["SQLITE_BUSY_TIMEOUT"])
         connect_args.setdefault("check_same_thread", False)
         options["connect_args"] = connect_args
-        if url.database in (None, "", ":memory:"):
+        if is_in_memory(url):
             # One shared in-memory database for every connection of the app.
             options.setdefault("poolclass", sa.pool.StaticPool)
     elif url.get_backend_name() == "postgresql" and options.get("pool_pre_ping"):
@@ -334,7 +339,7 @@ def configure_postgresql(engine: sa.Engine) -> None:
 def ensure_sqlite_directory(app: Flask) -> None:
     """Create the folder of a SQLite file database if it is missing."""
     url = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+    if url.get_backend_name() == "sqlite" and not is_in_memory(url):
         from pathlib import Path
 
         Path(url.database).expanduser().resolve().parent.mkdir(parents=True, exist_ok=True)

@@ -39,7 +39,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, session
 from flask_login.config import COOKIE_NAME
 
-from .database import as_sqlalchemy_error
+from .database import as_sqlalchemy_error, is_in_memory
 from .errors import wants_json
 from .extensions import db
 from .timeutil import utcnow
@@ -201,12 +201,8 @@ class _StateReader:
 
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
-        self.dedicated = engine.url.get_backend_name() != "sqlite" or engine.url.database not in (
-            None,
-            "",
-            ":memory:",
-        )
         self.sqlite = engine.dialect.name == "sqlite"
+        self.dedicated = not (self.sqlite and is_in_memory(engine.url))
         self.sql = _STATE_SQL if self.sqlite else _STATE_SQL.replace("?", "%s")
         self._local = threading.local()
 
@@ -261,6 +257,10 @@ def _visitor_request() -> bool:
         return False
     if current_app.config.get("REMEMBER_COOKIE_NAME", COOKIE_NAME) in request.cookies:
         return False
+    return _visitor_session()
+
+
+def _visitor_session() -> bool:
     return set(session.keys()) <= VISITOR_SESSION_KEYS
 
 
@@ -295,7 +295,7 @@ def _keep_page(response: Response) -> Response:
         or response.status_code not in (200, 302)
         or response.mimetype != "text/html"
         or response.direct_passthrough
-        or not set(session.keys()) <= VISITOR_SESSION_KEYS
+        or not _visitor_session()
     ):
         return response
     body = response.get_data()

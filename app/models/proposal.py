@@ -115,6 +115,11 @@ class Round(db.Model):
         return _is_active(user) and user.is_admin and self.is_open
 
 
+def proposal_label(number: int) -> str:
+    """How a proposal is named in messages: "Proposal 7"."""
+    return f"Proposal {number}"
+
+
 class Proposal(db.Model):
     __tablename__ = "proposals"
     __table_args__ = (
@@ -173,7 +178,7 @@ class Proposal(db.Model):
 
     @property
     def label(self) -> str:
-        return f"Proposal {self.number}"
+        return proposal_label(self.number)
 
     @property
     def is_open(self) -> bool:

@@ -49,6 +49,7 @@ from ..models.proposal import (
     EXPLANATION_MAX,
     SLUG_MAX,
     TITLE_MAX,
+    proposal_label,
 )
 from ..permissions import suspension_message
 from ..timeutil import utcnow
@@ -412,7 +413,7 @@ class Cosigned:
 
     @property
     def label(self) -> str:
-        return f"Proposal {self.number}"
+        return proposal_label(self.number)
 
 
 def cosign_by_id(proposal_id: int, actor: User, now: datetime | None = None) -> Cosigned:
