@@ -9,6 +9,7 @@ from config import DEFAULT_SECRET_KEY, Config, config_from_env
 
 from .database import (
     configure_postgresql,
+    configure_postgresql_reads,
     configure_sqlite,
     engine_options,
     ensure_sqlite_directory,
@@ -59,8 +60,10 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
-        elif liveness_check:
-            configure_postgresql(db.engine)
+        elif db.engine.dialect.name == "postgresql":
+            configure_postgresql_reads(db.engine)
+            if liveness_check:
+                configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -138,12 +141,13 @@ def _register_template_helpers(app: Flask) -> None:
 @login_manager.user_loader
 def load_user(user_id: str):
     from .models import User
+    from .models.user import SessionMember
 
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit() or not version.isdigit():
+    member = SessionMember.parse(user_id)
+    if member is None:
         return None
-    user = db.session.get(User, int(ident))
-    if user is None or user.session_version != int(version):
+    user = db.session.get(User, member.id)
+    if user is None or user.session_version != member.session_version:
         return None
     return user
 

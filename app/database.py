@@ -19,6 +19,7 @@ import contextlib
 import contextvars
 import fcntl
 import os
+import re
 import select
 import sqlite3
 import threading
@@ -74,10 +75,12 @@ def begin_write_phase(session) -> None:
     re-checks in SQL whatever could have changed since. A no-op outside such
     a request, and on PostgreSQL (row locks taken by the writes themselves).
     """
-    if not has_request_context() or not g.get(READ_PHASE):
+    if not has_request_context():
         return
+    reading = g.get(READ_PHASE)
+    # Also when nothing was read yet: the request's first transaction is then a write.
     g.plenary_read_phase = False
-    if session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
+    if not reading or session.get_bind().dialect.name != "sqlite" or not session.in_transaction():
         return
     expire = session.expire_on_commit
     session.expire_on_commit = False
@@ -334,6 +337,64 @@ def configure_postgresql(engine: sa.Engine) -> None:
                 dbapi_connection.rollback()
             except Exception as exc:  # noqa: BLE001 - any failure means: a new connection
                 raise sa.exc.DisconnectionError("the ping after a long idle failed") from exc
+
+
+# Execution option of a statement that is a whole transaction by itself (one
+# statement that checks and writes everything, see the PostgreSQL co-sign):
+# in a request's read phase it runs as it is, without a BEGIN before it.
+SELF_CONTAINED = "plenary_self_contained"
+_READ_PHASE_PG = "plenary_autocommit_reads"
+_PLAIN_SELECT = re.compile(r"\s*SELECT\b", re.IGNORECASE)
+# A SELECT that locks rows or has a side effect needs the transaction.
+_SELECT_WITH_EFFECTS = re.compile(
+    r"\bFOR\s+(?:NO\s+KEY\s+UPDATE|UPDATE|KEY\s+SHARE|SHARE)\b"
+    r"|\b(?:nextval|setval|pg_advisory\w*|set_config|pg_notify)\s*\(",
+    re.IGNORECASE,
+)
+
+
+def needs_transaction(statement: str, options) -> bool:
+    """Whether a statement must run inside a transaction (a read phase ends before it)."""
+    if options.get(SELF_CONTAINED):
+        return False
+    if options.get("stream_results"):  # a server-side cursor lives in a transaction
+        return True
+    return not _PLAIN_SELECT.match(statement) or bool(_SELECT_WITH_EFFECTS.search(statement))
+
+
+def configure_postgresql_reads(engine: sa.Engine) -> None:
+    """In a request, read without a transaction until the first write.
+
+    Under READ COMMITTED every statement takes its own snapshot, inside a
+    transaction or not, so a transaction around reads adds nothing but two
+    round trips, BEGIN and the ROLLBACK (or COMMIT) at the end: a member's
+    page pays both, and a co-sign paid the BEGIN before loading the member.
+    A connection checked out during a request is therefore in autocommit
+    mode; the first statement that writes, locks (SELECT ... FOR UPDATE),
+    or has a side effect turns it back to a transaction, and psycopg sends
+    the BEGIN with that statement, so everything from there on commits or
+    rolls back together as before. Outside requests (the CLI, scripts,
+    migrations, the bulk seeder's COPY) nothing changes.
+    """
+
+    @sa.event.listens_for(engine, "checkout")
+    def _read_phase(dbapi_connection, record, _proxy) -> None:
+        import psycopg
+
+        idle = dbapi_connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+        reading = has_request_context() and idle
+        if idle and dbapi_connection.autocommit != reading:
+            dbapi_connection.autocommit = reading
+        record.info[_READ_PHASE_PG] = reading
+
+    @sa.event.listens_for(engine, "before_cursor_execute")
+    def _begin_before_writing(conn, _cursor, statement, _parameters, context, _many) -> None:
+        if not conn.info.get(_READ_PHASE_PG):
+            return
+        options = context.execution_options if context is not None else {}
+        if needs_transaction(statement, options):
+            conn.info[_READ_PHASE_PG] = False
+            conn.connection.dbapi_connection.autocommit = False
 
 
 def ensure_sqlite_directory(app: Flask) -> None:

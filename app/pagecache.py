@@ -30,6 +30,7 @@ import contextlib
 import os
 import re
 import secrets
+import select
 import threading
 import time
 from collections import OrderedDict
@@ -39,7 +40,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, session
 from flask_login.config import COOKIE_NAME
 
-from .database import as_sqlalchemy_error, is_in_memory
+from .database import SELF_CONTAINED, as_sqlalchemy_error, is_in_memory
 from .errors import wants_json
 from .extensions import db
 from .timeutil import utcnow
@@ -64,9 +65,12 @@ VISITOR_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})
 # A marker no page can contain (NUL is refused in every field), unique per process.
 CSRF_MARK = b"\x00plenary-csrf-" + secrets.token_hex(8).encode() + b"\x00"
 
-# Statements that change rows. `connection.info[NO_REVISION]` turns the
-# tracking off on a connection (migrations: the table may not exist yet).
+# Statements that change rows (a WITH may hold an INSERT, UPDATE or DELETE).
+# `connection.info[NO_REVISION]` turns the tracking off on a connection
+# (migrations: the table may not exist yet); a statement marked
+# SELF_CONTAINED moves the revision itself (the PostgreSQL co-sign).
 _WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE|TRUNCATE|MERGE|COPY)\b", re.IGNORECASE)
+_WITH_WRITE = re.compile(r"\s*WITH\b.*\b(INSERT|UPDATE|DELETE)\b", re.IGNORECASE | re.DOTALL)
 _WROTE = "plenary_wrote"
 NO_REVISION = "plenary_no_revision"
 # (id 1 is SITE_REVISION_ID; the SQL is spelled out, never assembled.)
@@ -90,9 +94,10 @@ def install_revision_tracking(engine: sa.Engine) -> None:
         conn.info.pop(_WROTE, None)
 
     @sa.event.listens_for(engine, "before_cursor_execute")
-    def _note_write(conn, _cursor, statement, _parameters, _context, _executemany) -> None:
-        if _WRITE.match(statement):
-            conn.info[_WROTE] = True
+    def _note_write(conn, _cursor, statement, _parameters, context, _executemany) -> None:
+        if _WRITE.match(statement) or _WITH_WRITE.match(statement):
+            if context is None or not context.execution_options.get(SELF_CONTAINED):
+                conn.info[_WROTE] = True
 
     # insert=True: before any other "commit" listener (SQLite's writer gate ends the transaction).
     @sa.event.listens_for(engine, "commit", insert=True)
@@ -211,6 +216,8 @@ class _StateReader:
         if getattr(local, "pid", None) != os.getpid():  # a forked worker opens its own
             local.fairy = None
             local.pid = os.getpid()
+        if local.fairy is not None and not self.sqlite and _server_hung_up(local.fairy):
+            self.reset()  # the server ended it (a restart, pg_terminate_backend): a new one
         if local.fairy is None:
             fairy = self.engine.raw_connection()
             if not self.sqlite:
@@ -243,6 +250,15 @@ class _StateReader:
         if fairy is not None:
             with contextlib.suppress(Exception):  # already broken; a new one comes next time
                 fairy.invalidate()
+
+
+def _server_hung_up(fairy) -> bool:
+    """A PostgreSQL connection the server has ended has a readable socket (its goodbye)."""
+    connection = fairy.dbapi_connection
+    if connection.closed or connection.broken:
+        return True
+    readable, _, _ = select.select([connection.fileno()], [], [], 0)
+    return bool(readable)
 
 
 def site_state() -> tuple | None:

@@ -79,6 +79,35 @@ def gunicorn(app_spec: str, env: dict, settings: ServerSettings, cwd: Path = ROO
             process.kill()
 
 
+# --- CPU accounting (Linux /proc): which processes used the cores during a run ---
+
+
+def pids_matching(text: str) -> list[int]:
+    """Processes whose command line contains `text` (empty where there is no /proc)."""
+    found = []
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+        except OSError:
+            continue
+        if text in cmdline:
+            found.append(int(entry.name))
+    return found
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time used so far by these processes (those still alive)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 @dataclass
 class LoadResult:
     requests_per_s: float

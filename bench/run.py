@@ -38,7 +38,14 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import dataset  # noqa: E402
-from harness import LoadResult, ServerSettings, gunicorn, load  # noqa: E402
+from harness import (  # noqa: E402
+    LoadResult,
+    ServerSettings,
+    cpu_seconds,
+    gunicorn,
+    load,
+    pids_matching,
+)
 
 USER_AGENT = "plenary-bench/1"
 
@@ -229,12 +236,22 @@ def cosign_run(
         if set(warmed) != {302}:
             raise RuntimeError(f"the warm-up co-signs answered {warmed}")
     path = f"/proposals/{proposal_id}/cosign"
-    statuses, elapsed = _post_all(port, [request_bytes(path, *item) for item in sessions], threads)
+    requests = [request_bytes(path, *item) for item in sessions]
+    # Where the two cores went: the gunicorn processes (found by the port they
+    # serve), the database server's processes (PostgreSQL), this load client.
+    server_pids = pids_matching(f"127.0.0.1:{port}")
+    database_pids = pids_matching("postgres: ") if url.startswith("postgresql") else []
+    cpu_before = (cpu_seconds(server_pids), cpu_seconds(database_pids), time.process_time())
+    statuses, elapsed = _post_all(port, requests, threads)
+    cpu_after = (cpu_seconds(server_pids), cpu_seconds(database_pids), time.process_time())
     # 302: co-signed, redirected back to the proposal with a flash.
     ok = statuses.get(302, 0)
     errors = sum(n for status, n in statuses.items() if status != 302)
     count, rows, events = _cosign_counts(url, proposal_id)
+    cpu_ms = [(a - b) * 1000 / max(ok, 1) for a, b in zip(cpu_after, cpu_before, strict=True)]
     return {
+        "cpu_ms": dict(zip(("gunicorn", "database", "client"), cpu_ms, strict=True)),
+        "cores": sum((a - b) for a, b in zip(cpu_after, cpu_before, strict=True)) / elapsed,
         "signers": len(sessions),
         "seconds": elapsed,
         "per_s": ok / elapsed if elapsed else 0,
@@ -323,6 +340,13 @@ def bench_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
                 f"supporter_count {cos['supporter_count']} = 1 author + {cos['active_rows']} "
                 f"active rows ({'consistent' if agree else 'MISMATCH'}), "
                 f"{cos['events']} sign events  [{loadavg()}]"
+            )
+            cpu = cos["cpu_ms"]
+            print(
+                f"CPU per co-sign: gunicorn {cpu['gunicorn']:.2f} ms, "
+                + (f"PostgreSQL {cpu['database']:.2f} ms, " if backend == "postgresql" else "")
+                + f"load client {cpu['client']:.2f} ms ({cos['cores']:.2f} of "
+                f"{os.cpu_count()} cores busy)"
             )
     if not args.keep:
         dataset.drop_database(url)

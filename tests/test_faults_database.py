@@ -3,9 +3,10 @@ user's text comes back in a form that sends it again, and the next request
 works with no restart.
 
 - PostgreSQL: the app's own connection is killed with pg_terminate_backend
-  (from an admin connection) while a request is using it, and then every
-  connection of the app is killed between requests (the pool's checkout check
-  replaces them, by the socket or by a ping after a long idle).
+  (from an admin connection, waiting until the backend is gone) while a
+  request is using it, and then every connection of the app is killed
+  between requests (the pool's checkout check replaces them, by the socket
+  or by a ping after a long idle).
 - SQLite: another connection holds BEGIN EXCLUSIVE on the file (the app's
   busy timeout shortened to 1 s), and the file turns read-only (SQLite's
   query_only pragma: root, as in this sandbox, ignores file modes).
@@ -97,7 +98,7 @@ def kill_connection_on(fault_app, admin_engine, statement_start: str):
             return
         pid = conn.connection.dbapi_connection.info.backend_pid
         with admin_engine.connect() as admin:
-            admin.execute(sa.text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+            admin.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
         killed.append(pid)
 
     sa.event.listen(engine, "before_cursor_execute", before)
@@ -147,7 +148,7 @@ def test_postgresql_every_app_connection_killed_between_requests(
     with admin_engine.connect() as admin:
         killed = admin.execute(
             sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = :name AND pid <> pg_backend_pid()"
             ),
             {"name": name},
@@ -176,7 +177,7 @@ def test_postgresql_long_idle_connections_are_pinged_and_dead_ones_replaced(
     with admin_engine.connect() as admin:
         killed = admin.execute(
             sa.text(
-                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
                 "WHERE datname = :name AND pid <> pg_backend_pid()"
             ),
             {"name": name},

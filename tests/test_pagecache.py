@@ -257,3 +257,29 @@ def test_the_spelled_out_sql_names_the_one_revision_row():
 
     assert SITE_REVISION_ID == 1
     assert BUMP_SQL.endswith("WHERE id = 1") and _STATE_SQL.endswith("WHERE id = 1")
+
+
+@pytest.mark.postgresql_only
+def test_the_state_reader_replaces_a_connection_the_server_ended(
+    client, app, db, open_proposal, caplog
+):
+    """A database restart (here pg_terminate_backend) ends the reader's own
+    connection: the next visitor still gets the kept page, without a failed read."""
+    from tests.conftest import POSTGRES_ADMIN_URL
+
+    path = f"/proposals/{open_proposal.id}"
+    visit(client, path)
+    assert visit(client, path).headers[CACHE] == "hit"
+    reader = app.extensions["plenary_state_reader"]
+    pid = reader._connection().dbapi_connection.info.backend_pid  # this thread's connection
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            assert conn.scalar(sa.text("SELECT pg_terminate_backend(:pid, 5000)"), {"pid": pid})
+    finally:
+        admin.dispose()
+    with caplog.at_level("WARNING"):
+        response = visit(client, path)
+    assert response.headers[CACHE] == "hit"
+    assert "reading the site revision failed" not in caplog.text
+    assert reader._connection().dbapi_connection.info.backend_pid != pid

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.models import Notification, ProposalState, Role
+from app.models import CosignEvent, Notification, ProposalState, Role
 from app.services import proposals as svc
 from app.timeutil import utcnow
 from tests.conftest import DEFAULT_PASSWORD, make_test_app
@@ -256,7 +256,7 @@ def test_cosign_with_the_csrf_header_the_script_sends(database_url, make_user, m
         assert ok.status_code == 200 and ok.get_json()["supporter_count"] == 2
 
 
-def test_suspended_member_is_refused_with_the_reason(client, auth, make_user, make_proposal):
+def test_suspended_member_is_refused_with_the_reason(client, auth, db, make_user, make_proposal):
     proposal = make_proposal()
     member = make_user(suspended_until=utcnow() + timedelta(days=2), suspension_reason="spam")
     auth.login(member)
@@ -265,6 +265,64 @@ def test_suspended_member_is_refused_with_the_reason(client, auth, make_user, ma
     html = text(client.get(f"/proposals/{proposal.id}"))
     assert "Co-sign this proposal" not in html
     assert client.get(f"/rounds/{proposal.round.slug}/new").status_code == 403
+    assert stored_count(db, proposal.id) == 1 and active_count(db, proposal.id) == 0
+
+
+def test_member_suspended_after_signing_in_cannot_cosign(
+    client, auth, db, make_user, make_proposal
+):
+    """The session still names the member; the co-sign's own SQL sees the suspension."""
+    proposal, member = make_proposal(), make_user()
+    auth.login(member)
+    member.suspended_until = utcnow() + timedelta(hours=1)
+    db.session.commit()
+    response = client.post(f"/proposals/{proposal.id}/cosign")
+    assert response.status_code == 403 and "suspended until" in text(response)
+    assert stored_count(db, proposal.id) == 1 and active_count(db, proposal.id) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CosignEvent)) == 0
+
+
+def test_cosign_from_a_session_ended_elsewhere_asks_to_sign_in(
+    client, auth, db, make_user, make_proposal
+):
+    """Signed out everywhere (the session version moved): nothing is written."""
+    proposal, member = make_proposal(), make_user()
+    auth.login(member)
+    member.session_version += 1
+    db.session.commit()
+    response = client.post(f"/proposals/{proposal.id}/cosign")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert stored_count(db, proposal.id) == 1 and active_count(db, proposal.id) == 0
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(CosignEvent)) == 0
+
+
+def test_cosign_without_a_session_asks_to_sign_in(client, make_proposal, db):
+    proposal = make_proposal()
+    response = client.post(f"/proposals/{proposal.id}/cosign")
+    assert response.status_code == 302 and "/login" in response.headers["Location"]
+    assert client.post("/proposals/999999/cosign").status_code == 302
+    assert stored_count(db, proposal.id) == 1
+
+
+def test_cosign_of_a_missing_proposal_is_404(client, auth, make_user):
+    auth.login(make_user())
+    assert client.post("/proposals/999999/cosign").status_code == 404
+
+
+def test_a_cosign_runs_one_statement_on_postgresql(
+    client, auth, db, backend, make_user, make_proposal, query_counter
+):
+    """Neither the member nor the proposal is loaded first: PostgreSQL runs one
+    statement (no transaction around it), SQLite three in its write phase."""
+    proposal, member = make_proposal(), make_user()
+    auth.login(member)
+    proposal_id = proposal.id
+    db.session.remove()
+    with query_counter() as counted:
+        response = client.post(f"/proposals/{proposal_id}/cosign")
+    assert response.status_code == 302
+    assert counted.count == (1 if backend == "postgresql" else 3), counted.statements
+    assert stored_count(db, proposal_id) == 2 and active_count(db, proposal_id) == 1
 
 
 # --- Submitting and editing ----------------------------------------------------------------

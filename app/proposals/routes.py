@@ -4,7 +4,7 @@ import difflib
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
@@ -14,7 +14,7 @@ from ..errors import InvalidState, NotFound, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, User
-from ..models.user import username_key
+from ..models.user import FLASK_LOGIN_USER_KEY, SessionMember, username_key
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
@@ -357,22 +357,43 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 
 
 @bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
-@read_first  # the member and the proposal are read beside the writer (SQLite)
+@read_first  # SQLite: whatever is read first is read beside the writer
 @limiter.limit(rate("cosign"), methods=["POST"])
-@login_required
 def cosign(proposal_id):
-    user = current_user._get_current_object()
+    """Co-sign: first without loading the member or the proposal.
+
+    The signed session cookie says who the member is; the co-sign's own
+    statements check in SQL that this session is current and the member
+    not suspended, as loading them would (one round trip on PostgreSQL).
+    When anything stands in the way, nothing was kept, and the request goes
+    the usual way: the member loaded (or sent to sign in), and told why.
+    """
+    member = SessionMember.parse(session.get(FLASK_LOGIN_USER_KEY))
+    if member is not None:
+        done = svc.cosign_if_allowed(proposal_id, member)
+        if done is not None:
+            return _cosigned(proposal_id, done)
+        db.session.rollback()
+    return _cosign_as_loaded_member(proposal_id)
+
+
+@login_required
+def _cosign_as_loaded_member(proposal_id: int):
     try:
-        done = svc.cosign_by_id(proposal_id, user)  # the proposal is not read first
+        done = svc.cosign_by_id(proposal_id, current_user._get_current_object())
     except NotFound:
         db.session.rollback()
         abort(404)
     except InvalidState as exc:
         db.session.rollback()
         return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
+    return _cosigned(proposal_id, done)
+
+
+def _cosigned(proposal_id: int, done: svc.Cosigned):
     note_id = request.form.get("notification", type=int)
     if note_id:
-        notes.mark_read(user, [note_id])
+        notes.mark_read(current_user._get_current_object(), [note_id])
     db.session.commit()
     return _cosign_answer(proposal_id, f"You co-signed {done.label}. Thank you.", ok=True)
 
