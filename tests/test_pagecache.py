@@ -245,6 +245,7 @@ def test_a_cosign_through_the_site_retires_the_visitors_page(
     with member_client.session_transaction() as session:
         assert "_user_id" in session, "the member could not sign in"
     assert member_client.post(f"{path}/cosign").status_code == 302
+    db.session.rollback()  # end the test's read transaction: see what the request wrote
     assert svc.supporter_ids(db.session.get(Proposal, open_proposal.id)) >= {member.id}
     response = visit(client, path)
     assert response.headers[CACHE] == "miss"

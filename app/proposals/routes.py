@@ -370,11 +370,27 @@ def cosign(proposal_id):
     """
     member = SessionMember.parse(session.get(FLASK_LOGIN_USER_KEY))
     if member is not None:
-        done = svc.cosign_if_allowed(proposal_id, member)
+        _end_orm_transaction()
+        # A connection of its own, not the ORM session: nothing is loaded.
+        with db.engine.connect() as connection:
+            done = svc.cosign_if_allowed(proposal_id, member, connection=connection)
+            if done is not None:
+                connection.commit()
         if done is not None:
+            _end_orm_transaction()
             return _cosigned(proposal_id, done)
-        db.session.rollback()
     return _cosign_as_loaded_member(proposal_id)
+
+
+def _end_orm_transaction() -> None:
+    """End the transaction of an ORM session already open here, if any.
+
+    None is, usually: only SQLite's write phase opens one, and a test whose
+    requests share its session. Before the co-sign's own connection writes,
+    so it never waits on this one; after, so what is read next sees it.
+    """
+    if db.session.registry.has():
+        db.session.commit()
 
 
 @login_required
@@ -387,14 +403,15 @@ def _cosign_as_loaded_member(proposal_id: int):
     except InvalidState as exc:
         db.session.rollback()
         return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
+    db.session.commit()
     return _cosigned(proposal_id, done)
 
 
 def _cosigned(proposal_id: int, done: svc.Cosigned):
     note_id = request.form.get("notification", type=int)
-    if note_id:
+    if note_id:  # co-signed from a notification: it is read now
         notes.mark_read(current_user._get_current_object(), [note_id])
-    db.session.commit()
+        db.session.commit()
     return _cosign_answer(proposal_id, f"You co-signed {done.label}. Thank you.", ok=True)
 
 

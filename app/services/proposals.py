@@ -432,7 +432,10 @@ def cosign_by_id(proposal_id: int, actor: User, now: datetime | None = None) -> 
 
 
 def cosign_if_allowed(
-    proposal_id: int, member: SessionMember, now: datetime | None = None
+    proposal_id: int,
+    member: SessionMember,
+    now: datetime | None = None,
+    connection: sa.Connection | None = None,
 ) -> Cosigned | None:
     """Co-sign proposal `proposal_id` without loading the proposal or the member.
 
@@ -448,13 +451,16 @@ def cosign_if_allowed(
     None when anything stands in the way. Then nothing is kept, once the
     caller rolls back (SQLite counts before it finds the member's earlier
     co-signature), and `cosign_by_id`, with the member loaded, says why.
+    It runs on the ORM session's connection, or on `connection` (the route's
+    own, when nothing else in the request touches the database).
 
     PostgreSQL: one statement does all of it (`_cosign_statement_postgresql`),
     the site revision's bump included, so in a request's read phase it is a
     transaction by itself: one round trip for a co-sign from a form.
     SQLite: three statements in the write phase (`read_first`).
     """
-    if db.session.get_bind().dialect.name == "postgresql":
+    bind = connection if connection is not None else db.session.get_bind()
+    if bind.dialect.name == "postgresql":
         params = {
             "pid": proposal_id,
             "uid": member.id,
@@ -462,13 +468,14 @@ def cosign_if_allowed(
             "deadline_now": now or utcnow(),
             "now": now,
         }
-        row = db.session.connection().execute(_cosign_statement_postgresql(), params).first()
+        connection = connection or db.session.connection()
+        row = connection.execute(_cosign_statement_postgresql(), params).first()
         if row is None:
             return None
         return Cosigned(row.id, row.number, row.version, row.supporter_count, row.signed_at)
     begin_write_phase(db.session())
     statements = _cosign_statements_sqlite()
-    connection = db.session.connection()
+    connection = connection or db.session.connection()
     params = {"pid": proposal_id, "uid": member.id, "session_version": member.session_version}
     row = connection.execute(statements.count, {**params, "deadline_now": now or utcnow()}).first()
     if row is None:
