@@ -325,6 +325,21 @@ def test_a_cosign_runs_one_statement_on_postgresql(
     assert stored_count(db, proposal_id) == 2 and active_count(db, proposal_id) == 1
 
 
+def test_strong_session_protection_cosigns_with_the_member_loaded(
+    app, client, auth, db, make_user, make_proposal, query_counter, monkeypatch
+):
+    monkeypatch.setattr(app.login_manager, "session_protection", "strong")
+    proposal, member = make_proposal(), make_user()
+    auth.login(member)
+    proposal_id = proposal.id
+    db.session.remove()
+    with query_counter() as counted:
+        response = client.post(f"/proposals/{proposal_id}/cosign")
+    assert response.status_code == 302
+    assert any(s.lstrip().startswith("SELECT users.id") for s in counted.statements)
+    assert stored_count(db, proposal_id) == 2
+
+
 # --- Submitting and editing ----------------------------------------------------------------
 
 

@@ -4,7 +4,17 @@ import difflib
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import abort, flash, jsonify, redirect, render_template, request, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
@@ -369,7 +379,9 @@ def cosign(proposal_id):
     the usual way: the member loaded (or sent to sign in), and told why.
     """
     member = SessionMember.parse(session.get(FLASK_LOGIN_USER_KEY))
-    if member is not None:
+    # Under "strong" session protection only Flask-Login's own load may accept
+    # a session (it ends one used from elsewhere): co-signs take the usual way.
+    if member is not None and current_app.login_manager.session_protection != "strong":
         _end_orm_transaction()
         # A connection of its own, not the ORM session: nothing is loaded.
         with db.engine.connect() as connection:
@@ -385,9 +397,10 @@ def cosign(proposal_id):
 def _end_orm_transaction() -> None:
     """End the transaction of an ORM session already open here, if any.
 
-    None is, usually: only SQLite's write phase opens one, and a test whose
-    requests share its session. Before the co-sign's own connection writes,
-    so it never waits on this one; after, so what is read next sees it.
+    Usually there is none: only SQLite's write phase opens one, or a test
+    whose requests share its session. Before the co-sign's own connection
+    writes, so it never waits on this one; after, so what is read next sees
+    the co-sign.
     """
     if db.session.registry.has():
         db.session.commit()
