@@ -3,8 +3,9 @@
 from flask import request
 from werkzeug.routing import IntegerConverter
 
-# The largest id or page number the databases take (PostgreSQL INTEGER).
-DB_INT_MAX = 2**31 - 1
+from .models.types import DB_INT_MAX, db_id
+
+__all__ = ["DB_INT_MAX", "DbIntConverter", "db_id", "page_arg"]
 
 
 class DbIntConverter(IntegerConverter):

@@ -304,6 +304,38 @@ def test_cosign_without_a_session_asks_to_sign_in(client, make_proposal, db):
     assert stored_count(db, proposal.id) == 1
 
 
+def test_cosign_from_a_notification_with_an_absurd_id_still_cosigns(
+    client, auth, db, make_user, make_proposal
+):
+    proposal = make_proposal()
+    auth.login(make_user())
+    data = {"notification": str(2**63)}
+    assert client.post(f"/proposals/{proposal.id}/cosign", data=data).status_code == 302
+    assert stored_count(db, proposal.id) == 2
+
+
+@pytest.mark.parametrize(
+    "value, parsed",
+    [
+        ("12:3", (12, 3)),
+        ("1.5:1", None),
+        ("12", None),
+        ("12:", None),
+        ("x:1", None),
+        ("-1:1", None),
+        ("0:1", None),
+        (f"{2**31}:1", None),
+        (f"1:{2**63}", None),
+        (None, None),
+    ],
+)
+def test_who_a_session_names(value, parsed):
+    from app.models.user import SessionMember
+
+    member = SessionMember.parse(value)
+    assert (member and (member.id, member.session_version)) == parsed
+
+
 def test_cosign_of_a_missing_proposal_is_404(client, auth, make_user):
     auth.login(make_user())
     assert client.post("/proposals/999999/cosign").status_code == 404
@@ -535,6 +567,11 @@ def test_notifications_mark_read_is_a_post(client, auth, db, make_user):
     assert '<span class="badge" aria-label="2 unread">2</span>' in page
     client.post("/notifications/read", data={"id": first.id})
     assert 'aria-label="1 unread"' in text(client.get("/notifications"))
+    # An id no column can hold names no notification (not a driver overflow),
+    # and neither does text: nothing is marked.
+    for absurd in (str(2**63), "abc"):
+        assert client.post("/notifications/read", data={"id": absurd}).status_code == 302
+        assert 'aria-label="1 unread"' in text(client.get("/notifications"))
     client.post("/notifications/read")
     assert "unread" not in text(client.get("/notifications")).split("<main")[0]
     assert client.get("/notifications", headers=JSON).get_json()["notifications"][0]["read"]

@@ -4,6 +4,22 @@ import enum
 
 import sqlalchemy as sa
 
+# The largest id or page number the databases take (PostgreSQL INTEGER).
+DB_INT_MAX = 2**31 - 1
+
+
+def db_id(value) -> int | None:
+    """`value` (text or a number) as an id a database column can hold, else None.
+
+    A bigger number would overflow the driver (a 500 on SQLite); it names
+    nothing, so the caller answers as for any id that does not exist.
+    """
+    text = str(value).strip() if value is not None else ""
+    if not text.isdigit() or len(text) > len(str(DB_INT_MAX)):
+        return None
+    number = int(text)
+    return number if 0 < number <= DB_INT_MAX else None
+
 
 def str_enum(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
     """A Python enum stored as its value in a VARCHAR (no native DB enum to migrate)."""

@@ -11,7 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .types import str_enum
+from .types import db_id, str_enum
 
 USERNAME_MAX = 32
 DISPLAY_NAME_MAX = 80
@@ -64,9 +64,10 @@ class SessionMember:
     @classmethod
     def parse(cls, value) -> "SessionMember | None":
         ident, _, version = str(value or "").partition(":")
-        if not ident.isdigit() or not version.isdigit():
+        member_id, session_version = db_id(ident), db_id(version)
+        if member_id is None or session_version is None:
             return None
-        return cls(int(ident), int(version))
+        return cls(member_id, session_version)
 
 
 class User(UserMixin, db.Model):

@@ -17,6 +17,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import no_control_chars
 from ..models.moderation import ACTION_LABELS, NOTE_MAX, REASON_MAX
+from ..models.types import DB_INT_MAX
 from ..models.user import USERNAME_MAX, Role
 
 REPORT_REASONS = [
@@ -130,4 +131,6 @@ class LogFilterForm(FlaskForm):
     )
     since = DateField("From", validators=[Optional()])
     until = DateField("To", validators=[Optional()])
-    page = IntegerField("Page", default=1, validators=[Optional(), NumberRange(min=1)])
+    page = IntegerField(
+        "Page", default=1, validators=[Optional(), NumberRange(min=1, max=DB_INT_MAX)]
+    )

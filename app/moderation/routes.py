@@ -22,6 +22,7 @@ from ..permissions import admin_required, moderator_required
 from ..security import rate, safe_next_url
 from ..services import moderation as service
 from ..timeutil import utcnow
+from ..web import db_id
 from . import bp
 from .forms import (
     ApproveForm,
@@ -510,9 +511,10 @@ def suspend_member(user_id: int):
     raw_thread = form.thread_id.data if request.method == "POST" else request.args.get("thread")
     thread = None
     if raw_thread:
-        if not str(raw_thread).isdigit():
+        thread_id = db_id(raw_thread)
+        if thread_id is None:
             abort(404)
-        thread = db.get_or_404(Thread, int(raw_thread))
+        thread = db.get_or_404(Thread, thread_id)
     if request.method == "GET":
         form.thread_id.data = str(thread.id) if thread else ""
     context = thread_contexts([thread.id]).get(thread.id) if thread else None

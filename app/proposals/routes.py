@@ -31,7 +31,7 @@ from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..timeutil import as_utc
-from ..web import page_arg
+from ..web import db_id, page_arg
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
 
@@ -421,7 +421,7 @@ def _cosign_as_loaded_member(proposal_id: int):
 
 
 def _cosigned(proposal_id: int, done: svc.Cosigned):
-    note_id = request.form.get("notification", type=int)
+    note_id = db_id(request.form.get("notification"))
     if note_id:  # co-signed from a notification: it is read now
         notes.mark_read(current_user._get_current_object(), [note_id])
         db.session.commit()
@@ -738,8 +738,11 @@ def mark_notifications_read():
     form = ConfirmForm()
     if not form.validate_on_submit():
         abort(400)
-    note_id = request.form.get("id", type=int)
-    count = notes.mark_read(current_user._get_current_object(), [note_id] if note_id else None)
+    raw_id = request.form.get("id")
+    ids = None  # no id: all of them
+    if raw_id:  # one; an id that names nothing marks nothing
+        ids = [note_id] if (note_id := db_id(raw_id)) else []
+    count = notes.mark_read(current_user._get_current_object(), ids)
     db.session.commit()
     flash(f"{count} notification{'s' if count != 1 else ''} marked as read.", "info")
     return redirect(url_for("proposals.notifications", page=page_arg()))
