@@ -306,6 +306,15 @@ def engine_options(app: Flask) -> dict:
 PING_AFTER_IDLE_S = 30
 
 
+def server_ended(dbapi_connection) -> bool:
+    """Whether a psycopg connection is closed, or its socket is readable while
+    nothing was asked: a server that ends a connection sends a goodbye first."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        return True
+    readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
+    return bool(readable)
+
+
 def configure_postgresql(engine: sa.Engine) -> None:
     """Check a pooled connection at checkout, as pool_pre_ping would, mostly for free.
 
@@ -325,10 +334,7 @@ def configure_postgresql(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "checkout")
     def _alive(dbapi_connection, record, _proxy) -> None:
-        if dbapi_connection.closed or dbapi_connection.broken:
-            raise sa.exc.DisconnectionError("the connection is closed")
-        readable, _, _ = select.select([dbapi_connection.fileno()], [], [], 0)
-        if readable:  # a goodbye from the server (or anything unasked for): start afresh
+        if server_ended(dbapi_connection):  # start afresh
             raise sa.exc.DisconnectionError("the server ended this connection")
         idle_since = record.info.get("plenary_idle_since")
         if idle_since is not None and time.monotonic() - idle_since >= PING_AFTER_IDLE_S:

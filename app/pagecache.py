@@ -30,7 +30,6 @@ import contextlib
 import os
 import re
 import secrets
-import select
 import threading
 import time
 from collections import OrderedDict
@@ -40,7 +39,7 @@ import sqlalchemy as sa
 from flask import Flask, Response, current_app, g, request, session
 from flask_login.config import COOKIE_NAME
 
-from .database import SELF_CONTAINED, as_sqlalchemy_error, is_in_memory
+from .database import SELF_CONTAINED, as_sqlalchemy_error, is_in_memory, server_ended
 from .errors import wants_json
 from .extensions import db
 from .timeutil import utcnow
@@ -216,7 +215,11 @@ class _StateReader:
         if getattr(local, "pid", None) != os.getpid():  # a forked worker opens its own
             local.fairy = None
             local.pid = os.getpid()
-        if local.fairy is not None and not self.sqlite and _server_hung_up(local.fairy):
+        if (
+            local.fairy is not None
+            and not self.sqlite
+            and server_ended(local.fairy.dbapi_connection)
+        ):
             self.reset()  # the server ended it (a restart, pg_terminate_backend): a new one
         if local.fairy is None:
             fairy = self.engine.raw_connection()
@@ -250,15 +253,6 @@ class _StateReader:
         if fairy is not None:
             with contextlib.suppress(Exception):  # already broken; a new one comes next time
                 fairy.invalidate()
-
-
-def _server_hung_up(fairy) -> bool:
-    """A PostgreSQL connection the server has ended has a readable socket (its goodbye)."""
-    connection = fairy.dbapi_connection
-    if connection.closed or connection.broken:
-        return True
-    readable, _, _ = select.select([connection.fileno()], [], [], 0)
-    return bool(readable)
 
 
 def site_state() -> tuple | None:

@@ -137,6 +137,18 @@ def test_postgresql_connection_killed_while_reading_a_page(fault_app, admin_engi
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
 
 
+def kill_every_connection(admin_engine, database_url) -> int:
+    """Kill every connection to the suite's database but the admin's; how many."""
+    with admin_engine.connect() as admin:
+        return admin.execute(
+            sa.text(
+                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
+                "WHERE datname = :name AND pid <> pg_backend_pid()"
+            ),
+            {"name": sa.make_url(database_url).database},
+        ).scalar()
+
+
 @pytest.mark.postgresql_only
 def test_postgresql_every_app_connection_killed_between_requests(
     fault_app, admin_engine, member_client, database_url, db
@@ -144,16 +156,7 @@ def test_postgresql_every_app_connection_killed_between_requests(
     c = member_client
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     db.session.rollback()  # the test's own session too goes back to the pool, idle
-    name = sa.make_url(database_url).database
-    with admin_engine.connect() as admin:
-        killed = admin.execute(
-            sa.text(
-                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        ).scalar()
-    assert killed >= 1
+    assert kill_every_connection(admin_engine, database_url) >= 1
     # The checkout check finds the dead connections and opens new ones: no error at all.
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
@@ -173,16 +176,7 @@ def test_postgresql_long_idle_connections_are_pinged_and_dead_ones_replaced(
     c = member_client
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     db.session.rollback()
-    name = sa.make_url(database_url).database
-    with admin_engine.connect() as admin:
-        killed = admin.execute(
-            sa.text(
-                "SELECT count(pg_terminate_backend(pid, 5000)) FROM pg_stat_activity "
-                "WHERE datname = :name AND pid <> pg_backend_pid()"
-            ),
-            {"name": name},
-        ).scalar()
-    assert killed >= 1
+    assert kill_every_connection(admin_engine, database_url) >= 1
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
 

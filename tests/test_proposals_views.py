@@ -341,11 +341,8 @@ def test_cosign_of_a_missing_proposal_is_404(client, auth, make_user):
     assert client.post("/proposals/999999/cosign").status_code == 404
 
 
-def test_a_cosign_runs_one_statement_on_postgresql(
-    client, auth, db, backend, make_user, make_proposal, query_counter
-):
-    """Neither the member nor the proposal is loaded first: PostgreSQL runs one
-    statement (no transaction around it), SQLite three in its write phase."""
+def _counted_cosign(client, auth, db, make_user, make_proposal, query_counter):
+    """A new member co-signs a new proposal: (its id, the statements counted)."""
     proposal, member = make_proposal(), make_user()
     auth.login(member)
     proposal_id = proposal.id
@@ -353,6 +350,17 @@ def test_a_cosign_runs_one_statement_on_postgresql(
     with query_counter() as counted:
         response = client.post(f"/proposals/{proposal_id}/cosign")
     assert response.status_code == 302
+    return proposal_id, counted
+
+
+def test_a_cosign_runs_one_statement_on_postgresql(
+    client, auth, db, backend, make_user, make_proposal, query_counter
+):
+    """Neither the member nor the proposal is loaded first: PostgreSQL runs one
+    statement (no transaction around it), SQLite three in its write phase."""
+    proposal_id, counted = _counted_cosign(
+        client, auth, db, make_user, make_proposal, query_counter
+    )
     assert counted.count == (1 if backend == "postgresql" else 3), counted.statements
     assert stored_count(db, proposal_id) == 2 and active_count(db, proposal_id) == 1
 
@@ -361,13 +369,9 @@ def test_strong_session_protection_cosigns_with_the_member_loaded(
     app, client, auth, db, make_user, make_proposal, query_counter, monkeypatch
 ):
     monkeypatch.setattr(app.login_manager, "session_protection", "strong")
-    proposal, member = make_proposal(), make_user()
-    auth.login(member)
-    proposal_id = proposal.id
-    db.session.remove()
-    with query_counter() as counted:
-        response = client.post(f"/proposals/{proposal_id}/cosign")
-    assert response.status_code == 302
+    proposal_id, counted = _counted_cosign(
+        client, auth, db, make_user, make_proposal, query_counter
+    )
     assert any(s.lstrip().startswith("SELECT users.id") for s in counted.statements)
     assert stored_count(db, proposal_id) == 2
 
