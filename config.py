@@ -90,12 +90,14 @@ class Config:
     # (0: none; 1 behind one nginx). Rate limits key on the client address.
     TRUSTED_PROXIES = _env_int("TRUSTED_PROXIES", 0)
 
-    # Visitors' public pages kept in each worker's memory, keyed on the site's
-    # revision (never stale: see app/pagecache.py). Megabytes per worker, and
-    # the longest a page is kept (a bound for writes made outside Plenary).
-    PAGE_CACHE_ENABLED = _env_bool("PAGE_CACHE_ENABLED", True)
-    PAGE_CACHE_MAX_MB = _env_int("PAGE_CACHE_MAX_MB", 32)
-    PAGE_CACHE_SECONDS = _env_int("PAGE_CACHE_SECONDS", 60)
+    # Rendered fragments (a comment, a proposal's row) shared by every viewer,
+    # keyed on the rows they show (app/fragments.py). Empty: in each worker's
+    # memory; redis://...: one cache for every worker and host.
+    FRAGMENT_CACHE_URL = os.environ.get("FRAGMENT_CACHE_URL", "")
+    FRAGMENT_CACHE_ITEMS = _env_int("FRAGMENT_CACHE_ITEMS", 50000)
+    # The longest a fragment is kept: a bound for writes made outside Plenary
+    # (psql), which no row version sees.
+    FRAGMENT_CACHE_SECONDS = _env_int("FRAGMENT_CACHE_SECONDS", 24 * 3600)
 
     PRODUCTION = False
     TESTING = False

@@ -7,16 +7,10 @@ from flask import Flask
 
 from config import DEFAULT_SECRET_KEY, Config, config_from_env
 
-from .database import (
-    configure_postgresql,
-    configure_postgresql_reads,
-    configure_sqlite,
-    engine_options,
-    ensure_sqlite_directory,
-)
+from .database import configure_sqlite, engine_options, ensure_sqlite_directory
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
-from .pagecache import init_page_cache
+from .fragments import init_fragment_cache
 from .security import init_security
 from .web import DbIntConverter
 
@@ -53,17 +47,11 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     from . import models  # noqa: F401 - every table on the metadata (Alembic, create_all)
 
     ensure_sqlite_directory(app)
-    options = engine_options(app)
-    liveness_check = options.pop("plenary_liveness_check", False)
-    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
-        elif db.engine.dialect.name == "postgresql":
-            configure_postgresql_reads(db.engine)
-            if liveness_check:
-                configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -79,12 +67,12 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         hops = app.config["TRUSTED_PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
+    init_fragment_cache(app)
     init_security(app)
     register_error_handlers(app)
     app.url_map.converters["int"] = DbIntConverter
     _register_blueprints(app)
     _register_template_helpers(app)
-    init_page_cache(app)
 
     from .cli import register_cli
 
@@ -141,13 +129,11 @@ def _register_template_helpers(app: Flask) -> None:
 @login_manager.user_loader
 def load_user(user_id: str):
     from .models import User
-    from .models.user import SessionMember
-
-    member = SessionMember.parse(user_id)
-    if member is None:
+    parsed = User.parse_id(user_id)
+    if parsed is None:
         return None
-    user = db.session.get(User, member.id)
-    if user is None or user.session_version != member.session_version:
+    user = db.session.get(User, parsed[0])
+    if user is None or user.session_version != parsed[1]:
         return None
     return user
 

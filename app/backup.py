@@ -115,18 +115,3 @@ def restore(database_url: str, source: Path) -> None:
             raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
     else:
         raise BackupError(f"No restore method for {backend}.")
-    _move_revision_on(url)
-
-
-def _move_revision_on(url: sa.URL) -> None:
-    """The restored revision may be one the workers' page caches have seen: jump past it."""
-    from .pagecache import jump_revision
-
-    engine = sa.create_engine(url)
-    try:
-        with engine.begin() as connection:
-            jump_revision(connection)
-    except sa.exc.DBAPIError:  # a backup older than the site_revision table: nothing to move
-        pass
-    finally:
-        engine.dispose()

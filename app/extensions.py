@@ -1,6 +1,7 @@
 """The Flask extensions, created unbound and initialised in create_app."""
 
 import sqlalchemy as sa
+from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -29,3 +30,5 @@ migrate = Migrate(render_as_batch=True, compare_type=True)
 login_manager = LoginManager()
 csrf = CSRFProtect()
 limiter = Limiter(key_func=get_remote_address)
+# Rendered fragments shared by every viewer (app/fragments.py).
+cache = Cache()

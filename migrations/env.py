@@ -93,18 +93,10 @@ def run_migrations_online():
             # SQLite would refuse (or cascade) the drop. The pragma must be
             # set outside a transaction, so on the raw DBAPI connection.
             connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
-        # Migrations may write before the site_revision table exists (see
-        # app/pagecache.py): no revision bumps on this connection.
-        from app.pagecache import NO_REVISION
-
-        connection.info[NO_REVISION] = True
         context.configure(connection=connection, target_metadata=get_metadata(), **conf_args)
 
-        try:
-            with context.begin_transaction():
-                context.run_migrations()
-        finally:
-            connection.info.pop(NO_REVISION, None)
+        with context.begin_transaction():
+            context.run_migrations()
 
 
 if context.is_offline_mode():

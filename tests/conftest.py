@@ -24,7 +24,6 @@ from app import create_app
 from app.extensions import db as _db
 from app.extensions import limiter
 from app.models import Role, User
-from app.models.site import BOOKKEEPING_TABLES
 from app.models.user import username_key
 from app.timeutil import utcnow
 from config import TestConfig
@@ -153,8 +152,7 @@ def _app(database_url):
 
 
 def _empty_all_tables() -> None:
-    # site_revision keeps its one row: the page cache's revision only grows.
-    tables = [t for t in reversed(_db.metadata.sorted_tables) if t.name not in BOOKKEEPING_TABLES]
+    tables = list(reversed(_db.metadata.sorted_tables))
     if _db.engine.dialect.name == "postgresql":
         names = ", ".join(f'"{t.name}"' for t in tables)
         with _db.engine.begin() as conn:

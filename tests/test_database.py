@@ -6,13 +6,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
-from app.database import (
-    SELF_CONTAINED,
-    begin_statement,
-    begin_write_phase,
-    needs_transaction,
-    write_transactions,
-)
+from app.database import begin_statement, write_transactions
 from app.models import User
 
 
@@ -66,99 +60,10 @@ def test_the_engine_really_begins_immediate(db, app, method, holds_lock):
     assert _write_lock_is_free(db)
 
 
-@pytest.mark.sqlite_only
-@pytest.mark.parametrize("write_phase, holds_lock", [(False, False), (True, True)])
-def test_a_read_first_view_writing_before_it_read_begins_immediate(
-    db, app, write_phase, holds_lock
-):
-    """The co-sign view may write first thing (nothing to read): its write
-    phase then starts with the request's first transaction."""
-    with app.test_request_context("/proposals/1/cosign", method="POST"):
-        if write_phase:
-            begin_write_phase(db.session())
-        db.session.execute(sa.select(User.id)).all()
-        try:
-            assert _write_lock_is_free(db) is not holds_lock
-        finally:
-            db.session.rollback()
-
-
-# PostgreSQL: reads in a request run without a transaction ------------------------------
-
-
-def _pg_status(db) -> str:
-    dbapi = db.session.connection().connection.dbapi_connection
-    return dbapi.info.transaction_status.name
-
-
-@pytest.mark.parametrize(
-    "statement, needed",
-    [
-        ("SELECT users.id FROM users", False),
-        ("  select 1", False),
-        ("SELECT proposals.id FROM proposals WHERE id = 1 FOR UPDATE", True),
-        ("SELECT p.id FROM proposals p FOR NO KEY UPDATE OF p", True),
-        ("SELECT 1 FROM users FOR SHARE", True),
-        ("SELECT nextval('users_id_seq')", True),
-        ("SELECT pg_advisory_xact_lock(1)", True),
-        ("INSERT INTO users (id) VALUES (1)", True),
-        ("UPDATE users SET role = 'member'", True),
-        ("DELETE FROM users", True),
-        ("WITH x AS (SELECT 1) SELECT * FROM x", True),
-        ("SAVEPOINT sa_savepoint_1", True),
-    ],
-)
-def test_which_statements_need_a_transaction(statement, needed):
-    assert needs_transaction(statement, {}) is needed
-
-
-def test_a_server_side_cursor_needs_one_and_a_self_contained_statement_does_not():
-    assert needs_transaction("SELECT 1", {"stream_results": True})
-    assert not needs_transaction("WITH x AS (INSERT ...) SELECT 1", {SELF_CONTAINED: True})
-
-
 @pytest.mark.postgresql_only
-def test_postgresql_reads_in_a_request_open_no_transaction(db, app, make_user):
-    make_user()
-    db.session.commit()
-    with app.test_request_context("/"):
-        db.session.execute(sa.select(User.id)).all()
-        assert _pg_status(db) == "IDLE"  # no BEGIN was sent, none will need a ROLLBACK
-        db.session.remove()
-
-
-@pytest.mark.postgresql_only
-@pytest.mark.parametrize(
-    "first_write",
-    [
-        lambda: sa.update(User).values(display_name="Changed"),
-        lambda: sa.select(User.id).with_for_update(),
-    ],
-)
-def test_postgresql_first_write_in_a_request_begins_the_transaction(
-    db, app, make_user, first_write
-):
-    member = make_user(display_name="Before")
-    member_id = member.id
-    db.session.commit()
-    with app.test_request_context("/", method="POST"):
-        db.session.execute(sa.select(User.id)).all()
-        assert _pg_status(db) == "IDLE"
-        db.session.execute(first_write())
-        assert _pg_status(db) == "INTRANS"
-        db.session.execute(sa.update(User).values(display_name="Changed too"))
-        db.session.rollback()  # both writes go together
-    db.session.remove()
-    assert db.session.get(User, member_id).display_name == "Before"
-
-
-@pytest.mark.postgresql_only
-def test_postgresql_outside_requests_reads_are_in_a_transaction(db, make_user):
-    make_user()
-    db.session.commit()
-    db.session.execute(sa.select(User.id)).all()
-    assert _pg_status(db) == "INTRANS"
-    db.session.rollback()
+def test_postgresql_pool_checks_connections_before_lending_them(db):
+    """pool_pre_ping: a connection the server ended is replaced, not handed out."""
+    assert db.engine.pool._pre_ping
 
 
 def test_concurrent_signups_read_then_write_without_locking_errors(app, db):

@@ -157,26 +157,7 @@ def test_postgresql_every_app_connection_killed_between_requests(
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     db.session.rollback()  # the test's own session too goes back to the pool, idle
     assert kill_every_connection(admin_engine, database_url) >= 1
-    # The checkout check finds the dead connections and opens new ones: no error at all.
-    assert c.client.get(f"/articles/{c.slug}").status_code == 200
-    assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
-
-
-@pytest.mark.postgresql_only
-def test_postgresql_long_idle_connections_are_pinged_and_dead_ones_replaced(
-    admin_engine, member_client, database_url, db, monkeypatch
-):
-    """Every checkout counts as a long idle here, and select() is made blind to
-    the killed connections' goodbye: only the real ping can find them dead, and
-    the next requests still see no error."""
-    import app.database as database
-
-    monkeypatch.setattr(database, "PING_AFTER_IDLE_S", 0)
-    monkeypatch.setattr(database.select, "select", lambda r, w, x, t: ([], [], []))
-    c = member_client
-    assert c.client.get(f"/articles/{c.slug}").status_code == 200
-    db.session.rollback()
-    assert kill_every_connection(admin_engine, database_url) >= 1
+    # pool_pre_ping finds the dead connections and opens new ones: no error at all.
     assert c.client.get(f"/articles/{c.slug}").status_code == 200
     assert c.client.post(c.url, data={"body": TEXT}).status_code == 302
 

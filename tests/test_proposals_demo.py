@@ -7,7 +7,6 @@ import sqlalchemy as sa
 
 from app.extensions import db as _db
 from app.models import Proposal, ProposalState, User
-from app.models.site import BOOKKEEPING_TABLES
 from app.seeding.demo import DEMO_SLUG, LEADING_BODY
 from app.services import proposals as svc
 
@@ -19,7 +18,6 @@ def row_counts() -> dict[str, int]:
         return {
             table.name: conn.scalar(sa.select(sa.func.count()).select_from(table))
             for table in _db.metadata.sorted_tables
-            if table.name not in BOOKKEEPING_TABLES
         }
 
 

@@ -15,7 +15,6 @@ from .proposal import (
     RoundState,
     WithdrawalReason,
 )
-from .site import SiteRevision
 from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
 from .user import Role, User
 
@@ -39,7 +38,6 @@ __all__ = [
     "ReportStatus",
     "Role",
     "Round",
-    "SiteRevision",
     "RoundState",
     "Thread",
     "ThreadState",

@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .types import str_enum
+from .types import RowVersioned, str_enum
 
 TITLE_MAX = 200
 BODY_MAX = 50_000
@@ -120,7 +120,7 @@ def proposal_label(number: int) -> str:
     return f"Proposal {number}"
 
 
-class Proposal(db.Model):
+class Proposal(RowVersioned, db.Model):
     __tablename__ = "proposals"
     __table_args__ = (
         sa.UniqueConstraint("round_id", "number", name="uq_proposals_round_id_number"),

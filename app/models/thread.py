@@ -8,7 +8,7 @@ import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..timeutil import utcnow
-from .types import str_enum
+from .types import RowVersioned, str_enum
 
 # Nested display goes this deep, then continues flat with "replying to".
 MAX_DEPTH = 8
@@ -111,7 +111,7 @@ class Article(db.Model):
         return _member(user) is None and self.allow_guest_comments and self.thread.is_open
 
 
-class Comment(db.Model):
+class Comment(RowVersioned, db.Model):
     __tablename__ = "comments"
     __table_args__ = (
         # Reading a whole thread in display order is one range scan.

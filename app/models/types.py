@@ -3,6 +3,7 @@
 import enum
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 # The largest id or page number the databases take (PostgreSQL INTEGER).
 DB_INT_MAX = 2**31 - 1
@@ -29,4 +30,17 @@ def str_enum(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:
         length=length,
         validate_strings=True,
         values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class RowVersioned:
+    """A `row_version` that every UPDATE of the row moves, in SQL.
+
+    ORM flushes and Core `update()` statements both apply the onupdate, so a
+    fragment cached under (id, created_at, row_version) is never older than
+    the row it was rendered from (see app/fragments.py).
+    """
+
+    row_version: so.Mapped[int] = so.mapped_column(
+        default=1, server_default="1", onupdate=sa.literal_column("row_version") + 1
     )

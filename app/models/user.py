@@ -1,7 +1,6 @@
 """Members, their roles and suspensions."""
 
 import enum
-from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -44,32 +43,6 @@ def normalise_email(email: str) -> str:
     return email.strip().lower()
 
 
-# Where Flask-Login keeps a signed-in member's `get_id()` in the session.
-FLASK_LOGIN_USER_KEY = "_user_id"
-
-
-@dataclass(frozen=True, slots=True)
-class SessionMember:
-    """Who a session says is signed in: `User.get_id()`, "id:session_version", read back.
-
-    Not loaded, so not checked: the member may have been deleted, signed out
-    everywhere (a newer session version) or suspended since. `load_user`
-    checks by loading the row; a statement can check in SQL instead
-    (`User.in_good_standing`).
-    """
-
-    id: int
-    session_version: int
-
-    @classmethod
-    def parse(cls, value) -> "SessionMember | None":
-        ident, _, version = str(value or "").partition(":")
-        member_id, session_version = db_id(ident), db_id(version)
-        if member_id is None or session_version is None:
-            return None
-        return cls(member_id, session_version)
-
-
 class User(UserMixin, db.Model):
     __tablename__ = "users"
 
@@ -104,14 +77,14 @@ class User(UserMixin, db.Model):
     def get_id(self) -> str:
         return f"{self.id}:{self.session_version}"
 
-    @classmethod
-    def in_good_standing(cls, member_id, session_version, now) -> sa.ColumnElement[bool]:
-        """SQL: the member's session is current (load_user) and they may write (not suspended)."""
-        return sa.exists().where(
-            cls.id == member_id,
-            cls.session_version == session_version,
-            sa.or_(cls.suspended_until.is_(None), cls.suspended_until <= now),
-        )
+    @staticmethod
+    def parse_id(value) -> tuple[int, int] | None:
+        """`get_id()` read back: (id, session version), or None if it is not one."""
+        ident, _, version = str(value or "").partition(":")
+        member_id, session_version = db_id(ident), db_id(version)
+        if member_id is None or session_version is None:
+            return None
+        return member_id, session_version
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password, method=PASSWORD_METHOD)

@@ -6,25 +6,22 @@ from datetime import datetime
 import sqlalchemy as sa
 from flask import (
     abort,
-    current_app,
     flash,
     jsonify,
     redirect,
     render_template,
     request,
-    session,
     url_for,
 )
 from flask_login import current_user, login_required
 
 from ..articles.routes import current_thread_view
 from ..charts import support_chart
-from ..database import read_first
-from ..errors import InvalidState, NotFound, ValidationError, wants_json
+from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, User
-from ..models.user import FLASK_LOGIN_USER_KEY, SessionMember, username_key
+from ..models.user import username_key
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
@@ -367,79 +364,36 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 
 
 @bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
-@read_first  # SQLite: whatever is read first is read beside the writer
 @limiter.limit(rate("cosign"), methods=["POST"])
-def cosign(proposal_id):
-    """Co-sign: first without loading the member or the proposal.
-
-    The signed session cookie says who the member is; the co-sign's own
-    statements check in SQL that this session is current and the member
-    not suspended, as loading them would (one round trip on PostgreSQL).
-    When anything stands in the way, nothing was kept, and the request goes
-    the usual way: the member loaded (or sent to sign in), and told why.
-    """
-    member = SessionMember.parse(session.get(FLASK_LOGIN_USER_KEY))
-    # Under "strong" session protection only Flask-Login's own load may accept
-    # a session (it ends one used from elsewhere): co-signs take the usual way.
-    if member is not None and current_app.login_manager.session_protection != "strong":
-        _end_orm_transaction()
-        # A connection of its own, not the ORM session: nothing is loaded.
-        with db.engine.connect() as connection:
-            done = svc.cosign_if_allowed(proposal_id, member, connection=connection)
-            if done is not None:
-                connection.commit()
-        if done is not None:
-            _end_orm_transaction()
-            return _cosigned(proposal_id, done)
-    return _cosign_as_loaded_member(proposal_id)
-
-
-def _end_orm_transaction() -> None:
-    """End the transaction of an ORM session already open here, if any.
-
-    Usually there is none: only SQLite's write phase opens one, or a test
-    whose requests share its session. Before the co-sign's own connection
-    writes, so it never waits on this one; after, so what is read next sees
-    the co-sign.
-    """
-    if db.session.registry.has():
-        db.session.commit()
-
-
 @login_required
-def _cosign_as_loaded_member(proposal_id: int):
-    try:
-        done = svc.cosign_by_id(proposal_id, current_user._get_current_object())
-    except NotFound:
-        db.session.rollback()
-        abort(404)
-    except InvalidState as exc:
-        db.session.rollback()
-        return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
-    db.session.commit()
-    return _cosigned(proposal_id, done)
-
-
-def _cosigned(proposal_id: int, done: svc.Cosigned):
-    note_id = db_id(request.form.get("notification"))
-    if note_id:  # co-signed from a notification: it is read now
-        notes.mark_read(current_user._get_current_object(), [note_id])
-        db.session.commit()
-    return _cosign_answer(proposal_id, f"You co-signed {done.label}. Thank you.", ok=True)
+def cosign(proposal_id):
+    return _change_signature(proposal_id, svc.cosign, "You co-signed {label}. Thank you.")
 
 
 @bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])
 @limiter.limit(rate("cosign"), methods=["POST"])
 @login_required
 def uncosign(proposal_id):
+    return _change_signature(
+        proposal_id, svc.uncosign, "Your co-signature of {label} is removed."
+    )
+
+
+def _change_signature(proposal_id: int, change, done: str):
+    """Co-sign or un-sign through the service; a refusal is a 409 with its reason."""
     proposal = db.get_or_404(Proposal, proposal_id)
+    member = current_user._get_current_object()
     try:
-        svc.uncosign(proposal, current_user._get_current_object())
+        change(proposal, member)
     except InvalidState as exc:
         db.session.rollback()
         return _cosign_answer(proposal_id, exc.message, ok=False, status=409)
+    note_id = db_id(request.form.get("notification"))
+    if note_id:  # acted on from a notification (a successor's offer): it is read now
+        notes.mark_read(member, [note_id])
+    message = done.format(label=proposal.label)
     db.session.commit()
-    return _cosign_answer(proposal_id, f"Your co-signature of {proposal.label} is removed.", True)
+    return _cosign_answer(proposal_id, message, ok=True)
 
 
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])

@@ -34,7 +34,6 @@ from werkzeug.security import generate_password_hash
 from ..extensions import db
 from ..models.thread import MAX_STORED_DEPTH, PATH_SEGMENT
 from ..models.user import PASSWORD_METHOD
-from ..pagecache import bump_revision_dbapi
 
 # Shape of a generated thread: each new comment is top-level, a reply to a
 # top-level comment, a reply to any earlier comment (so busy sub-threads get
@@ -136,8 +135,6 @@ class BulkWriter:
 
     def finish(self, tables: Iterable[str]) -> None:
         """Commit, and move PostgreSQL's id sequences past the ids written."""
-        # These rows bypassed SQLAlchemy: tell the page caches the site changed.
-        bump_revision_dbapi(self.conn)
         if self.dialect == "postgresql":
             for table in tables:
                 sequence = f"pg_get_serial_sequence('{table}', 'id')"

@@ -25,7 +25,6 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 from sqlalchemy.orm.attributes import set_committed_value
 
-from ..database import SELF_CONTAINED, begin_write_phase
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
 from ..models import (
@@ -49,9 +48,7 @@ from ..models.proposal import (
     EXPLANATION_MAX,
     SLUG_MAX,
     TITLE_MAX,
-    proposal_label,
 )
-from ..models.user import SessionMember
 from ..permissions import suspension_message
 from ..timeutil import utcnow
 from .accounts import has_control_chars
@@ -146,22 +143,24 @@ def _lock(*proposals: Proposal) -> None:
         db.session.execute(
             sa.select(Proposal)
             .where(Proposal.id == proposal.id)
-            .with_for_update()
+            .options(so.joinedload(Proposal.round, innerjoin=True))
+            .with_for_update(of=Proposal)
             .execution_options(populate_existing=True)
         ).scalar_one()
         db.session.expire(proposal, ["coauthors"])
 
 
 def _bump(proposal: Proposal, delta: int) -> int:
-    """supporter_count += delta, in SQL; the new value is read back."""
-    new = db.session.execute(
+    """supporter_count += delta, in SQL; the new value (and row version) is read back."""
+    new, row_version = db.session.execute(
         sa.update(Proposal)
         .where(Proposal.id == proposal.id)
         .values(supporter_count=Proposal.supporter_count + delta)
-        .returning(Proposal.supporter_count)
+        .returning(Proposal.supporter_count, Proposal.row_version)
         .execution_options(synchronize_session=False)
-    ).scalar_one()
+    ).one()
     set_committed_value(proposal, "supporter_count", new)
+    set_committed_value(proposal, "row_version", row_version)
     return new
 
 
@@ -388,275 +387,28 @@ def edit_proposal(
 
 
 def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosignature:
-    """Co-sign an open proposal, once; the count goes up by one in SQL (see `cosign_by_id`)."""
-    done = cosign_by_id(proposal.id, actor, now)
-    set_committed_value(proposal, "supporter_count", done.supporter_count)
-    signature = Cosignature(
-        id=done.signature_id,
-        proposal_id=proposal.id,
-        user_id=actor.id,
-        signed_at=done.signed_at,
-        removed_at=None,
-        version_signed=done.version,
-    )
-    so.make_transient_to_detached(signature)  # the row as inserted, without reading it back
-    db.session.add(signature)
-    return signature
+    """Co-sign an open proposal, once; the count goes up by one in SQL.
 
-
-@dataclass(frozen=True)
-class Cosigned:
-    signature_id: int
-    number: int
-    version: int
-    supporter_count: int
-    signed_at: datetime
-
-    @property
-    def label(self) -> str:
-        return proposal_label(self.number)
-
-
-def cosign_by_id(proposal_id: int, actor: User, now: datetime | None = None) -> Cosigned:
-    """Co-sign proposal `proposal_id` as the loaded member `actor`, or say why not.
-
-    `cosign_if_allowed` does the work; when something stands in the way the
-    proposal is read, and the same words as `why_not_cosign` say why
-    (NotFound when there is no such proposal).
+    The proposal's row is locked first, so a withdrawal, hiding or closing
+    that commits before is seen by the predicate, and two co-signs of one
+    member queue and the second finds the first. The partial unique index
+    (one active co-signature per member and proposal) backs that up.
     """
     _require_active(actor, now)
-    done = cosign_if_allowed(proposal_id, SessionMember(actor.id, actor.session_version), now)
-    if done is None:
-        raise InvalidState(_why_not_cosign_now(proposal_id, actor, now or utcnow()))
-    return done
-
-
-def cosign_if_allowed(
-    proposal_id: int,
-    member: SessionMember,
-    now: datetime | None = None,
-    connection: sa.Connection | None = None,
-) -> Cosigned | None:
-    """Co-sign proposal `proposal_id` without loading the proposal or the member.
-
-    The statements check, in SQL, everything that allows the co-signature:
-    the member's session current and the member not suspended (what loading
-    them would check), the proposal open and not hidden, the round open
-    before its deadline, the member neither author nor co-author. They check
-    it on the proposal's row, locked, so a withdrawal, hiding or closing
-    that commits first is seen. The INSERT ... ON CONFLICT DO NOTHING of the
-    co-signature meets the one-active-row index instead of a SELECT
-    beforehand; the count goes up by one in SQL, and the event is written.
-
-    None when anything stands in the way. Then nothing is kept, once the
-    caller rolls back (SQLite counts before it finds the member's earlier
-    co-signature), and `cosign_by_id`, with the member loaded, says why.
-    It runs on the ORM session's connection, or on `connection` (the route's
-    own, when nothing else in the request touches the database).
-
-    PostgreSQL: one statement does all of it (`_cosign_statement_postgresql`),
-    the site revision's bump included, so in a request's read phase it is a
-    transaction by itself: one round trip for a co-sign from a form.
-    SQLite: three statements in the write phase (`read_first`).
-    """
-    bind = connection if connection is not None else db.session.get_bind()
-    if bind.dialect.name == "postgresql":
-        params = {
-            "pid": proposal_id,
-            "uid": member.id,
-            "session_version": member.session_version,
-            "deadline_now": now or utcnow(),
-            "now": now,
-        }
-        connection = connection or db.session.connection()
-        row = connection.execute(_cosign_statement_postgresql(), params).first()
-        if row is None:
-            return None
-        return Cosigned(row.id, row.number, row.version, row.supporter_count, row.signed_at)
-    begin_write_phase(db.session())
-    statements = _cosign_statements_sqlite()
-    connection = connection or db.session.connection()
-    params = {"pid": proposal_id, "uid": member.id, "session_version": member.session_version}
-    row = connection.execute(statements.count, {**params, "deadline_now": now or utcnow()}).first()
-    if row is None:
-        return None
+    _lock(proposal)
     now = now or utcnow()  # after the lock: a proposal's events get times in lock order
-    signature_id = connection.execute(
-        statements.sign, {**params, "now": now, "version": row.version}
-    ).scalar_one_or_none()
-    if signature_id is None:
-        return None  # this member's other request got there first (the rollback undoes the count)
-    connection.execute(statements.event, {**params, "now": now})
-    return Cosigned(signature_id, row.number, row.version, row.supporter_count, now)
-
-
-@dataclass(frozen=True)
-class _CosignStatements:
-    count: sa.Update
-    sign: sa.Insert
-    event: sa.Insert
-
-
-_COSIGN_STATEMENTS: dict[str, sa.Executable | _CosignStatements] = {}
-
-
-def _cosign_conditions(proposals, uid, deadline_now) -> list:
-    """What allows member `uid` to co-sign the proposal row of `proposals`, in SQL."""
-    coauthors = ProposalCoauthor.__table__
-    rounds = Round.__table__
-    return [
-        User.in_good_standing(uid, sa.bindparam("session_version"), deadline_now),
-        proposals.c.state == ProposalState.open,
-        proposals.c.is_hidden.is_(False),
-        proposals.c.author_id != uid,
-        ~sa.exists().where(
-            coauthors.c.proposal_id == proposals.c.id,
-            coauthors.c.user_id == uid,
-            coauthors.c.status == CoauthorStatus.accepted,
-        ),
-        sa.exists().where(
-            rounds.c.id == proposals.c.round_id,
-            rounds.c.state == RoundState.open,
-            sa.or_(rounds.c.cosign_deadline.is_(None), rounds.c.cosign_deadline >= deadline_now),
-        ),
-    ]
-
-
-def _cosign_statements_sqlite() -> _CosignStatements:
-    """SQLite's three statements, built once (Core, bound by name)."""
-    if "sqlite" not in _COSIGN_STATEMENTS:
-        from sqlalchemy.dialects.sqlite import insert
-
-        proposals = Proposal.__table__
-        signatures = Cosignature.__table__
-        pid, uid, now = sa.bindparam("pid"), sa.bindparam("uid"), sa.bindparam("now")
-        deadline_now = sa.bindparam("deadline_now", type_=Round.__table__.c.cosign_deadline.type)
-        count = (
-            proposals.update()
-            .where(proposals.c.id == pid, *_cosign_conditions(proposals, uid, deadline_now))
-            .values(supporter_count=proposals.c.supporter_count + 1)
-            .returning(proposals.c.supporter_count, proposals.c.version, proposals.c.number)
-        )
-        sign = (
-            insert(signatures)
-            .values(
-                proposal_id=pid,
-                user_id=uid,
-                signed_at=now,
-                version_signed=sa.bindparam("version"),
-            )
-            .on_conflict_do_nothing(
-                index_elements=["proposal_id", "user_id"],
-                index_where=signatures.c.removed_at.is_(None),
-            )
-            .returning(signatures.c.id)
-        )
-        event = CosignEvent.__table__.insert().values(
-            proposal_id=pid, user_id=uid, kind=CosignEventKind.sign, at=now
-        )
-        _COSIGN_STATEMENTS["sqlite"] = _CosignStatements(count, sign, event)
-    return _COSIGN_STATEMENTS["sqlite"]
-
-
-def _cosign_statement_postgresql() -> sa.Executable:
-    """The whole co-sign in one PostgreSQL statement, built once.
-
-        WITH allowed AS (SELECT ... FROM proposals WHERE id = :pid AND <may co-sign>
-                         FOR UPDATE),
-             signed  AS (INSERT INTO cosignatures ... SELECT ... FROM allowed
-                         ON CONFLICT DO NOTHING RETURNING id),
-             counted AS (UPDATE proposals SET supporter_count = supporter_count + 1
-                         WHERE id = :pid AND EXISTS (SELECT FROM signed) RETURNING ...),
-             logged  AS (INSERT INTO cosign_events ... SELECT ... FROM signed),
-             bumped  AS (UPDATE site_revision ... WHERE EXISTS (SELECT FROM signed))
-        SELECT ... FROM allowed, signed, counted
-
-    `allowed` waits for the row lock and then sees the row as it is now (a
-    withdrawal that committed first leaves it empty). The co-signature is
-    inserted before anything is counted: when this member's other request
-    got there first, ON CONFLICT leaves `signed` empty, and then nothing is
-    counted, logged or bumped, so no rollback is needed and the statement
-    can be a transaction by itself. The count's UPDATE finds the row this
-    statement locked, at its newest version (READ COMMITTED's re-check).
-    The time, `:now`, is taken just before the statement: a co-sign that
-    waited for the lock carries the moment it asked (a few milliseconds
-    earlier at most; a replay orders by time, then id).
-    """
-    if "postgresql" not in _COSIGN_STATEMENTS:
-        from sqlalchemy.dialects.postgresql import insert
-
-        from ..models.site import SITE_REVISION_ID, SiteRevision
-
-        proposals = Proposal.__table__
-        signatures = Cosignature.__table__
-        events = CosignEvent.__table__
-        revision = SiteRevision.__table__
-        pid, uid = sa.bindparam("pid"), sa.bindparam("uid")
-        deadline_now = sa.bindparam("deadline_now", type_=Round.__table__.c.cosign_deadline.type)
-        given = sa.bindparam("now", type_=signatures.c.signed_at.type)
-        after_lock = sa.func.timezone("UTC", sa.func.clock_timestamp())
-        now = sa.func.coalesce(given, after_lock, type_=signatures.c.signed_at.type)
-        allowed = (
-            sa.select(proposals.c.id, proposals.c.version, proposals.c.number)
-            .where(proposals.c.id == pid, *_cosign_conditions(proposals, uid, deadline_now))
-            .with_for_update(of=proposals)
-            .cte("allowed")
-        )
-        signed = (
-            insert(signatures)
-            .from_select(
-                ["proposal_id", "user_id", "signed_at", "version_signed"],
-                sa.select(allowed.c.id, uid, now, allowed.c.version),
-            )
-            .on_conflict_do_nothing(
-                index_elements=["proposal_id", "user_id"],
-                index_where=signatures.c.removed_at.is_(None),
-            )
-            .returning(signatures.c.id, signatures.c.signed_at)
-            .cte("signed")
-        )
-        was_signed = sa.exists(sa.select(signed.c.id))
-        counted = (
-            proposals.update()
-            .where(proposals.c.id == pid, was_signed)
-            .values(supporter_count=proposals.c.supporter_count + 1)
-            .returning(proposals.c.supporter_count)
-            .cte("counted")
-        )
-        logged = events.insert().from_select(
-            ["proposal_id", "user_id", "kind", "at"],
-            sa.select(
-                pid, uid, sa.literal(CosignEventKind.sign, events.c.kind.type), signed.c.signed_at
-            ),
-        )
-        bumped = (
-            revision.update()
-            .where(revision.c.id == SITE_REVISION_ID, was_signed)
-            .values(revision=revision.c.revision + 1)
-        )
-        _COSIGN_STATEMENTS["postgresql"] = (
-            sa.select(
-                signed.c.id,
-                signed.c.signed_at,
-                counted.c.supporter_count,
-                allowed.c.version,
-                allowed.c.number,
-            )
-            .select_from(allowed.join(signed, sa.true()).join(counted, sa.true()))
-            .add_cte(logged.cte("logged"), bumped.cte("bumped"))
-            .execution_options(**{SELF_CONTAINED: True})
-        )
-    return _COSIGN_STATEMENTS["postgresql"]
-
-
-def _why_not_cosign_now(proposal_id: int, actor: User, now: datetime) -> str:
-    """Why the co-sign's UPDATE found nothing to count, read afresh."""
-    proposal = db.session.get(Proposal, proposal_id, populate_existing=True)
-    if proposal is None:
-        raise NotFound("There is no such proposal.")
-    db.session.refresh(proposal.round)
-    signed = active_cosignature(proposal, actor) is not None
-    return proposal.why_not_cosign(actor, signed, now) or "This proposal cannot be co-signed now."
+    reason = proposal.why_not_cosign(actor, active_cosignature(proposal, actor) is not None, now)
+    if reason:
+        raise InvalidState(reason)
+    signature = Cosignature(
+        proposal_id=proposal.id, user_id=actor.id, signed_at=now, version_signed=proposal.version
+    )
+    db.session.add(signature)
+    db.session.add(
+        CosignEvent(proposal_id=proposal.id, user_id=actor.id, kind=CosignEventKind.sign, at=now)
+    )
+    _bump(proposal, 1)
+    return signature
 
 
 def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
