@@ -608,14 +608,18 @@ def supporters(proposal_id):
             when = parse_moment(raw)
         except ValidationError as exc:
             error = exc.message
+    page, per_page = page_arg(), svc.SUPPORTERS_PER_PAGE
+    offset = (page - 1) * per_page
     if when is not None:
-        result = svc.supporters_as_of(proposal, when)
+        result = svc.supporters_as_of(proposal, when, offset, per_page)
     else:
-        rows = svc.current_supporters(proposal)
+        rows = svc.current_supporters(proposal, per_page, offset)
+        authors = [proposal.author, *(c.user for c in proposal.accepted_coauthors())]
         result = svc.Supporters(
             when=None,
-            authors=[proposal.author, *(c.user for c in proposal.accepted_coauthors())],
+            authors=authors,
             signers=[(s.user, s.signed_at) for s in rows],
+            signer_total=proposal.supporter_count - len(authors),
         )
     members = _is_member()
     status = 400 if error else 200
@@ -625,6 +629,7 @@ def supporters(proposal_id):
             "at": _iso(when),
             "existed": result.existed,
             "supporter_count": result.count if when else proposal.supporter_count,
+            "page": page,
             "error": error,
         }
         if members:
@@ -639,6 +644,8 @@ def supporters(proposal_id):
         raw=raw,
         error=error,
         members=members,
+        page=page,
+        per_page=per_page,
     ), status
 
 

@@ -79,7 +79,9 @@ REASON_LABELS = {
 }
 SORTS = ("supporters", "newest", "number")
 PER_PAGE = 50
-SUPPORTERS_SHOWN = 100
+# A screenful on the proposal's page; the rest on its supporters page, paged.
+SUPPORTERS_SHOWN = 20
+SUPPORTERS_PER_PAGE = 100
 
 
 # --- Paths (services run outside requests too, so no url_for) -------------
@@ -702,12 +704,15 @@ class Supporters:
 
     when: datetime | None
     authors: list[User] = field(default_factory=list)
+    # One page of the co-signers (all of them unless a page was asked for).
     signers: list[tuple[User, datetime]] = field(default_factory=list)
     existed: bool = True
+    signer_total: int | None = None
 
     @property
     def count(self) -> int:
-        return len(self.authors) + len(self.signers)
+        total = len(self.signers) if self.signer_total is None else self.signer_total
+        return len(self.authors) + total
 
 
 def replay_events(events) -> dict[int, datetime]:
@@ -721,8 +726,14 @@ def replay_events(events) -> dict[int, datetime]:
     return active
 
 
-def supporters_as_of(proposal: Proposal, when: datetime) -> Supporters:
-    """Replay the co-sign log up to `when` (inclusive): supporters at that moment."""
+def supporters_as_of(
+    proposal: Proposal, when: datetime, offset: int = 0, limit: int | None = None
+) -> Supporters:
+    """Replay the co-sign log up to `when` (inclusive): supporters at that moment.
+
+    `offset` and `limit` pick one page of the co-signers (in signing order);
+    only that page's members are loaded.
+    """
     if when < proposal.created_at:
         return Supporters(when=when, existed=False)
     events = db.session.execute(
@@ -739,18 +750,22 @@ def supporters_as_of(proposal: Proposal, when: datetime) -> Supporters:
         )
     ).all()
     author_ids = [proposal.author_id, *(c.user_id for c in coauthors)]
-    users = {
-        u.id: u
-        for u in db.session.scalars(sa.select(User).where(User.id.in_([*active, *author_ids])))
-    }
-    signers = sorted(
-        ((users[uid], at) for uid, at in active.items()), key=lambda s: (s[1], s[0].id)
+    ordered = sorted(active.items(), key=lambda item: (item[1], item[0]))
+    page = ordered[offset : None if limit is None else offset + limit]
+    wanted = [*(uid for uid, _ in page), *author_ids]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(User.id.in_(wanted)))}
+    return Supporters(
+        when=when,
+        authors=[users[i] for i in author_ids],
+        signers=[(users[uid], at) for uid, at in page],
+        signer_total=len(ordered),
     )
-    return Supporters(when=when, authors=[users[i] for i in author_ids], signers=signers)
 
 
-def current_supporters(proposal: Proposal, limit: int | None = None) -> list[Cosignature]:
-    """Active co-signatures with their members, in signing order."""
+def current_supporters(
+    proposal: Proposal, limit: int | None = None, offset: int = 0
+) -> list[Cosignature]:
+    """Active co-signatures with their members, in signing order (one page of them)."""
     stmt = (
         sa.select(Cosignature)
         .options(so.joinedload(Cosignature.user))
@@ -758,7 +773,7 @@ def current_supporters(proposal: Proposal, limit: int | None = None) -> list[Cos
         .order_by(Cosignature.signed_at, Cosignature.id)
     )
     if limit is not None:
-        stmt = stmt.limit(limit)
+        stmt = stmt.offset(offset).limit(limit)
     return list(db.session.scalars(stmt))
 
 

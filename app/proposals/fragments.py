@@ -1,0 +1,46 @@
+"""The proposal row fragment: a proposal's line in its round's table."""
+
+from flask_login import current_user
+from markupsafe import Markup
+
+from ..fragments import render_shared
+from . import bp
+
+ROW_TEMPLATE = "proposals/_row.html"
+
+
+@bp.app_template_global()
+def proposal_rows(proposals, round_, withdrawn: bool, leader: int) -> list[Markup]:
+    """Each proposal's table row, shared by the viewers who see it alike."""
+
+    def successor(p):
+        return (p.successor.id, p.successor.label) if p.successor_id is not None else (None, None)
+
+    def values(p) -> dict:
+        successor_id, successor_label = successor(p)
+        return {
+            "p": p,
+            "visible": p.is_visible_to(current_user),
+            "author_name": p.author.display_name,
+            "round": round_,
+            "leader": leader,
+            "withdrawn": withdrawn,
+            "successor_id": successor_id,
+            "successor_label": successor_label,
+        }
+
+    def key(p) -> tuple:
+        shown = values(p)
+        return (
+            p.id,
+            p.created_at,
+            p.row_version,
+            shown["visible"],
+            shown["author_name"],
+            round_.threshold,
+            leader,
+            withdrawn,
+            shown["successor_id"],
+        )
+
+    return render_shared(ROW_TEMPLATE, proposals, key=key, context=values)
