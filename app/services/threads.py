@@ -20,6 +20,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask import current_app, url_for
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
 from ..extensions import db
@@ -109,6 +110,13 @@ class ThreadView:
     # Replies pages: the top-level comment whose replies these are.
     root: Comment | None = None
     previous_start: int | None = None
+
+    def __post_init__(self) -> None:
+        # The comments here belong to `thread`: tell them, so that their
+        # predicates (can_reply asks the thread) need no lookup each.
+        for entry in self.entries:
+            if entry.comment is not None and entry.comment.thread_id == self.thread.id:
+                set_committed_value(entry.comment, "thread", self.thread)
 
     @property
     def comment_count(self) -> int:
