@@ -21,8 +21,8 @@ from flask import g
 from werkzeug.security import generate_password_hash
 
 from app import create_app
+from app.extensions import cache, limiter
 from app.extensions import db as _db
-from app.extensions import limiter
 from app.models import Role, User
 from app.models.user import username_key
 from app.timeutil import utcnow
@@ -170,6 +170,8 @@ def app(_app):
         yield _app
         _db.session.remove()
         _empty_all_tables()
+        # Emptied tables hand out the same ids again: like a restore, start afresh.
+        cache.clear()
         if _app.config["RATELIMIT_ENABLED"]:
             limiter.reset()
 

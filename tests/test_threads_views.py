@@ -455,3 +455,21 @@ def test_absurd_parent_id_is_a_form_error(client, auth, article, make_user):
         data={"body": "Kept text", "parent_id": "99999999999999999999"},
     )
     assert response.status_code == 400 and "Kept text" in _html(response)
+
+
+def test_a_page_of_more_top_level_comments_than_one_compound_select_takes(
+    app, client, db, make_article, monkeypatch
+):
+    """SQLite allows 500 arms in a UNION: 1,000 sub-threads on one page still open."""
+    from tests.fixtures.threads import bulk_comments
+
+    article = make_article()
+    bulk_comments(db, article.thread, 6_000)
+    top_level = db.session.scalar(
+        sa.select(sa.func.count()).where(Comment.thread_id == article.thread_id, Comment.depth == 0)
+    )
+    assert top_level > 500
+    monkeypatch.setitem(app.config, "COMMENTS_PER_PAGE", 1000)
+    response = client.get(f"/articles/{article.slug}")
+    assert response.status_code == 200
+    assert response.get_data(as_text=True).count('class="comment depth-0') == top_level

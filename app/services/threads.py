@@ -34,6 +34,8 @@ from .comments import edit_window
 REPLIES_SHOWN = 10
 # Replies loaded by one "N more replies".
 REPLIES_BATCH = 50
+# Sub-threads whose first replies one query reads (SQLite allows 500 arms).
+UNION_ARMS = 200
 
 
 def _config_int(name: str, default: int) -> int:
@@ -286,8 +288,13 @@ def _first_replies(roots: list[Comment], viewer, own_pending_ids, limit: int):
         )
         for root in roots
     ]
-    ids = sa.union_all(*arms) if len(arms) > 1 else arms[0]
-    rows = _reply_rows(Comment.id.in_(ids), viewer, own_pending_ids, limit=None)
+    rows = []
+    # SQLite takes at most 500 arms in one compound SELECT: a page of more
+    # top-level comments than UNION_ARMS (COMMENTS_PER_PAGE) reads in chunks.
+    for start in range(0, len(arms), UNION_ARMS):
+        chunk = arms[start : start + UNION_ARMS]
+        ids = sa.union_all(*chunk) if len(chunk) > 1 else chunk[0]
+        rows += _reply_rows(Comment.id.in_(ids), viewer, own_pending_ids, limit=None)
     totals = {root.id: root.descendant_count for root in roots}
     if _sees_pending(viewer, own_pending_ids):
         pending = db.session.execute(
