@@ -98,6 +98,9 @@ class Config:
     # The longest a fragment is kept: a bound for writes made outside Plenary
     # (psql), which no row version sees.
     FRAGMENT_CACHE_SECONDS = _env_int("FRAGMENT_CACHE_SECONDS", 24 * 3600)
+    # Visitors' whole pages (articles, rounds, proposals) in the same cache,
+    # keyed on the row versions of what they show (app/pagecache.py).
+    PAGE_CACHE_ENABLED = _env_bool("PAGE_CACHE_ENABLED", True)
 
     PRODUCTION = False
     TESTING = False

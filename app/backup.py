@@ -115,3 +115,19 @@ def restore(database_url: str, source: Path) -> None:
             raise BackupError(f"pg_restore failed: {result.stderr.strip()}")
     else:
         raise BackupError(f"No restore method for {backend}.")
+    _move_row_versions_on(url)
+
+
+def _move_row_versions_on(url: sa.URL) -> None:
+    """The restored rows carry versions the caches may have seen with other
+    contents (writes made after the backup): move them all past those."""
+    import secrets
+
+    from .models.triggers import jump_row_versions
+
+    engine = sa.create_engine(url)
+    try:
+        with engine.begin() as connection:
+            jump_row_versions(connection, secrets.randbelow(2**20) + 2**20)
+    finally:
+        engine.dispose()

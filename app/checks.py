@@ -40,6 +40,12 @@ from .models import (
     Thread,
 )
 from .models.thread import PATH_SEGMENT
+from .models.triggers import (
+    TRIGGER_NAMES,
+    drop_touch_triggers,
+    install_touch_triggers,
+    missing_triggers,
+)
 
 LOCKED_TABLES = ("rounds", "proposals", "proposal_coauthors", "cosignatures", "threads", "comments")
 
@@ -118,7 +124,17 @@ def _collect() -> CheckReport:
     _check_supporters(report)
     _check_round_numbers(report)
     _check_threads_and_comments(report)
+    _check_touch_triggers(report)
     return report
+
+
+def _check_touch_triggers(report: CheckReport) -> None:
+    missing = missing_triggers(db.session.connection())
+    report.checked["touch triggers"] = len(TRIGGER_NAMES[db.engine.dialect.name])
+    for name in sorted(missing):
+        report.problems.append(
+            Problem("triggers", 0, name, "missing", "present", note="cached pages could go stale")
+        )
 
 
 # Proposals and rounds ---------------------------------------------------------------
@@ -326,7 +342,11 @@ _MODELS = {"proposals": Proposal, "rounds": Round, "threads": Thread, "comments"
 
 
 def _apply(problems: list[Problem]) -> None:
-    fixable = [p for p in problems if p.fixable]
+    if any(p.table == "triggers" for p in problems):
+        connection = db.session.connection()
+        drop_touch_triggers(connection)
+        install_touch_triggers(connection)
+    fixable = [p for p in problems if p.fixable and p.table != "triggers"]
     paths = [p for p in fixable if p.table == "comments" and p.column == "path"]
     if paths:
         # Move the rows out of the way first: (thread_id, path) is unique.

@@ -10,6 +10,7 @@ from alembic.migration import MigrationContext
 
 from app import create_app
 from app.extensions import db as _db
+from app.models.triggers import TRIGGER_NAMES as TOUCH_TRIGGERS
 from config import TestConfig
 from tests.conftest import POSTGRES_ADMIN_URL
 
@@ -51,6 +52,16 @@ def index_definition(engine, name: str) -> str:
         return conn.execute(sa.text(sql), {"name": name}).scalar_one()
 
 
+def trigger_names(engine) -> set[str]:
+    """The triggers on the database (a batch migration that copies a table drops its own)."""
+    with engine.connect() as conn:
+        if engine.dialect.name == "sqlite":
+            sql = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+        else:
+            sql = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal"
+        return set(conn.execute(sa.text(sql)).scalars())
+
+
 def table_names(engine) -> set[str]:
     return set(sa.inspect(engine).get_table_names()) - {"alembic_version"}
 
@@ -70,11 +81,14 @@ def test_upgrade_matches_models_and_round_trips(empty_database_url):
             definition = index_definition(engine, name).upper()
             assert "UNIQUE" in definition and "WHERE" in definition, definition
 
+        assert trigger_names(engine) == TOUCH_TRIGGERS[engine.dialect.name]
+
         flask_migrate.downgrade(revision="base")
         assert table_names(engine) == set()
 
         flask_migrate.upgrade()
         assert schema_differences(engine) == []
+        assert trigger_names(engine) == TOUCH_TRIGGERS[engine.dialect.name]
         engine.dispose()
 
 

@@ -143,3 +143,21 @@ def test_the_seeded_documents_and_demo_round_show_no_drift(app, db):
     report = run_checks()
     assert report.problems == [], report.lines()[:20]
     assert report.checked["comments"] > 0 and report.checked["proposals"] == 28
+
+
+def test_a_missing_touch_trigger_is_found_then_reinstalled(app, db, world):
+    """A batch migration or an interrupted bulk load can drop a trigger: cached
+    pages would then go stale, so the check reports it and --fix puts it back."""
+    from app.models.triggers import TRIGGER_NAMES, drop_touch_triggers, missing_triggers
+
+    drop_touch_triggers(db.session.connection())
+    db.session.commit()
+    runner = app.test_cli_runner()
+    found = runner.invoke(args=["check"])
+    assert found.exit_code == 1
+    for name in TRIGGER_NAMES[db.engine.dialect.name]:
+        assert f"triggers 0: {name} is 'missing'" in found.output
+    repaired = runner.invoke(args=["check", "--fix"])
+    assert repaired.exit_code == 0, repaired.output
+    assert missing_triggers(db.session.connection()) == set()
+    assert runner.invoke(args=["check"]).exit_code == 0

@@ -22,6 +22,7 @@ from ..errors import PermissionDenied, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models.thread import Article, Comment, CommentStatus, Thread
+from ..pagecache import visitor_page
 from ..security import rate
 from ..services import comments as comment_service
 from ..services.threads import (
@@ -156,7 +157,17 @@ def index():
     return render_template("articles/index.html", articles=articles, page=page, pages=pages)
 
 
+def _article_versions(slug: str) -> tuple | None:
+    row = db.session.execute(
+        sa.select(Article.row_version, Thread.row_version)
+        .join(Thread, Thread.id == Article.thread_id)
+        .where(Article.slug == slug)
+    ).first()
+    return None if row is None else tuple(row)
+
+
 @bp.route("/articles/<slug>")
+@visitor_page(_article_versions)
 def show(slug):
     article = db.first_or_404(
         sa.select(Article).where(Article.slug == slug).options(so.joinedload(Article.thread))

@@ -1,5 +1,8 @@
 """The data model, one module per aggregate."""
 
+import sqlalchemy as sa
+
+from ..extensions import db
 from .moderation import ModerationAction, Report, ReportReason, ReportStatus
 from .notification import Notification
 from .proposal import (
@@ -44,3 +47,13 @@ __all__ = [
     "User",
     "WithdrawalReason",
 ]
+
+
+def _after_create(_metadata, connection, **_kw) -> None:
+    # Tables made by create_all (the tests) get the triggers migration 0006 makes.
+    from .triggers import install_touch_triggers
+
+    install_touch_triggers(connection)
+
+
+sa.event.listen(db.metadata, "after_create", _after_create)

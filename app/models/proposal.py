@@ -54,7 +54,7 @@ class CosignEventKind(enum.StrEnum):
     unsign = "unsign"
 
 
-class Round(db.Model):
+class Round(RowVersioned, db.Model):
     """A proposal round, e.g. "The way forward after the 2019 convention"."""
 
     __tablename__ = "rounds"

@@ -47,7 +47,7 @@ class CommentStatus(enum.StrEnum):
     deleted = "deleted"  # deleted by its author, shown as a placeholder
 
 
-class Thread(db.Model):
+class Thread(RowVersioned, db.Model):
     """The comments of one article or one proposal."""
 
     __tablename__ = "threads"
@@ -83,7 +83,7 @@ class Thread(db.Model):
         return user is not None and user.can_write() and self.is_open
 
 
-class Article(db.Model):
+class Article(RowVersioned, db.Model):
     """A source article (imported from seeds/ or written by an admin)."""
 
     __tablename__ = "articles"

@@ -20,8 +20,9 @@ from ..charts import support_chart
 from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
-from ..models import Notification, Proposal, ProposalState, User
+from ..models import Notification, Proposal, ProposalState, Round, Thread, User
 from ..models.user import username_key
+from ..pagecache import deadlines_passed, visitor_page
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
@@ -127,7 +128,17 @@ def new_round():
     return render_template("proposals/round_form.html", form=form), status
 
 
+def _round_versions(slug: str) -> tuple | None:
+    row = db.session.execute(
+        sa.select(Round.row_version, Round.submission_deadline, Round.cosign_deadline).where(
+            Round.slug == slug
+        )
+    ).first()
+    return None if row is None else (row[0], *deadlines_passed(row[1], row[2]))
+
+
 @bp.route("/rounds/<slug>", endpoint="round")
+@visitor_page(_round_versions)
 def show_round(slug):
     round_ = svc.get_round(slug)
     user = _user()
@@ -313,7 +324,24 @@ def _proposal_for_author(proposal_id: int, verb: str, why_not) -> Proposal:
     return proposal
 
 
+def _proposal_versions(proposal_id: int) -> tuple | None:
+    row = db.session.execute(
+        sa.select(
+            Proposal.row_version,
+            Round.row_version,
+            Thread.row_version,
+            Round.submission_deadline,
+            Round.cosign_deadline,
+        )
+        .join(Round, Round.id == Proposal.round_id)
+        .join(Thread, Thread.id == Proposal.thread_id)
+        .where(Proposal.id == proposal_id)
+    ).first()
+    return None if row is None else (*row[:3], *deadlines_passed(row[3], row[4]))
+
+
 @bp.route("/proposals/<int:proposal_id>")
+@visitor_page(_proposal_versions)
 def show(proposal_id):
     return _render_show(svc.load_proposal(proposal_id))
 
