@@ -72,16 +72,16 @@ def render_shared(
     items = list(items)
     keys = [fragment_key(template, key(item)) for item in items]
     found = cache.get_many(*keys) if keys else []
-    rendered: dict[str, str] = {}
+    rendered: dict[str, Markup] = {}
     out = []
     for item, k, html in zip(items, keys, found, strict=True):
         if html is None:
             html = rendered.get(k)
             if html is None:
-                html = rendered[k] = current_app.jinja_env.get_template(template).render(
-                    **context(item)
-                )
-        out.append(Markup(html))  # noqa: S704 - our own template's output, escaped when rendered
+                template_ = current_app.jinja_env.get_template(template)
+                # Our own template's output, escaped as it was rendered.
+                html = rendered[k] = Markup(template_.render(**context(item)))  # noqa: S704
+        out.append(html)
     if rendered:
         cache.set_many(rendered)
     return out

@@ -13,6 +13,7 @@ template indents them (to MAX_DEPTH, deeper ones stay at that indent and
 say whom they reply to), so a batch of replies can be appended anywhere.
 """
 
+import functools
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -182,45 +183,49 @@ def _top_level_order():
     return (Comment.pinned.desc(), Comment.path)
 
 
-def _reply_rows(stmt_filter, viewer, own_pending_ids, *, window_limit=None, offset=0, limit=None):
-    """Replies with the name of the comment each replies to, in path order.
-
-    With window_limit: the first `window_limit` replies of each sub-thread in
-    `stmt_filter`, and each sub-thread's total (one query for a whole page).
-    """
-    visible = visible_clause(viewer, own_pending_ids)
+def _replies_select(reply_filter, visible) -> sa.Select:
+    """Replies with the name of the comment each replies to, in path order."""
     parent = so.aliased(Comment)
     parent_user = so.aliased(User)
     parent_name = sa.func.coalesce(parent_user.display_name, parent.author_name)
-    if window_limit is not None:
-        rn = sa.func.row_number().over(partition_by=Comment.root_id, order_by=Comment.path)
-        total = sa.func.count().over(partition_by=Comment.root_id)
-        inner = (
-            sa.select(Comment, rn.label("rn"), total.label("total"))
-            .where(stmt_filter, Comment.depth > 0, visible)
-            .subquery()
-        )
-        reply = so.aliased(Comment, inner)
-        stmt = (
-            sa.select(reply, inner.c.total, parent_name)
-            .where(inner.c.rn <= window_limit)
-            .order_by(inner.c.path)
-        )
-    else:
-        reply = Comment
-        stmt = (
-            sa.select(Comment, sa.literal(0), parent_name)
-            .where(stmt_filter, Comment.depth > 0, visible)
-            .order_by(Comment.path)
-            .offset(offset)
-            .limit(limit)
-        )
-    stmt = (
-        stmt.outerjoin(parent, parent.id == reply.parent_id)
+    return (
+        sa.select(Comment, parent_name)
+        .where(reply_filter, Comment.depth > 0, visible)
+        .outerjoin(parent, parent.id == Comment.parent_id)
         .outerjoin(parent_user, parent_user.id == parent.author_id)
-        .options(so.joinedload(reply.author))
+        .options(so.joinedload(Comment.author))
+        .order_by(Comment.path)
     )
-    return db.session.execute(stmt).unique().all()
+
+
+def _reply_rows(reply_filter, viewer, own_pending_ids, *, offset=0, limit=None):
+    """(reply, name of the comment it replies to) rows, in path order."""
+    stmt = _replies_select(reply_filter, visible_clause(viewer, own_pending_ids))
+    return db.session.execute(stmt.offset(offset).limit(limit)).unique().all()
+
+
+@functools.lru_cache(maxsize=64)
+def _first_replies_select(arms: int, visible_key: str) -> sa.Select:
+    """The first replies (`:limit` each) under `arms` roots bound as :root_0, :root_1 ...
+
+    One small index range scan per root, in one statement; built once per
+    number of roots (statement building costs more than running it).
+    """
+    visible = sa.true() if visible_key == "all" else Comment.status != CommentStatus.pending
+    limit = sa.bindparam("limit", type_=sa.Integer)
+    selects = [
+        sa.select(
+            sa.select(Comment.id)
+            .where(Comment.root_id == sa.bindparam(f"root_{i}"), Comment.depth > 0, visible)
+            .order_by(Comment.path)
+            .limit(limit)
+            .subquery()
+            .c.id
+        )
+        for i in range(arms)
+    ]
+    ids = sa.union_all(*selects) if arms > 1 else selects[0]
+    return _replies_select(Comment.id.in_(ids), visible)
 
 
 def _entry(comment: Comment, parent_name, shown_ids: set, own_pending_ids) -> Entry:
@@ -276,25 +281,35 @@ def _first_replies(roots: list[Comment], viewer, own_pending_ids, limit: int):
     Returns the rows of _reply_rows and each root's visible reply total (its
     descendant_count, plus the pending replies this viewer sees).
     """
-    visible = visible_clause(viewer, own_pending_ids)
-    arms = [
-        sa.select(
-            sa.select(Comment.id)
-            .where(Comment.root_id == root.id, Comment.depth > 0, visible)
-            .order_by(Comment.path)
-            .limit(limit)
-            .subquery()
-            .c.id
-        )
-        for root in roots
-    ]
-    rows = []
-    # SQLite takes at most 500 arms in one compound SELECT: a page of more
-    # top-level comments than UNION_ARMS (COMMENTS_PER_PAGE) reads in chunks.
-    for start in range(0, len(arms), UNION_ARMS):
-        chunk = arms[start : start + UNION_ARMS]
-        ids = sa.union_all(*chunk) if len(chunk) > 1 else chunk[0]
-        rows += _reply_rows(Comment.id.in_(ids), viewer, own_pending_ids, limit=None)
+    if own_pending_ids and not _is_moderator(viewer):
+        # A guest who sees their own pending replies: built for them (rare).
+        visible = visible_clause(viewer, own_pending_ids)
+        arms = [
+            sa.select(
+                sa.select(Comment.id)
+                .where(Comment.root_id == root.id, Comment.depth > 0, visible)
+                .order_by(Comment.path)
+                .limit(limit)
+                .subquery()
+                .c.id
+            )
+            for root in roots
+        ]
+        rows = []
+        for start in range(0, len(arms), UNION_ARMS):
+            chunk = arms[start : start + UNION_ARMS]
+            ids = sa.union_all(*chunk) if len(chunk) > 1 else chunk[0]
+            rows += _reply_rows(Comment.id.in_(ids), viewer, own_pending_ids)
+    else:
+        visible_key = "all" if _is_moderator(viewer) else "public"
+        rows = []
+        # SQLite takes at most 500 arms in one compound SELECT: a page of more
+        # top-level comments than UNION_ARMS (COMMENTS_PER_PAGE) reads in chunks.
+        for start in range(0, len(roots), UNION_ARMS):
+            chunk = roots[start : start + UNION_ARMS]
+            params = {f"root_{i}": root.id for i, root in enumerate(chunk)}
+            stmt = _first_replies_select(len(chunk), visible_key)
+            rows += db.session.execute(stmt, {**params, "limit": limit}).unique().all()
     totals = {root.id: root.descendant_count for root in roots}
     if _sees_pending(viewer, own_pending_ids):
         pending = db.session.execute(
@@ -333,7 +348,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     totals: dict[int, int] = {}
     if roots:
         rows, totals = _first_replies(roots, viewer, own_pending_ids, shown)
-        for reply, _count, parent_name in rows:
+        for reply, parent_name in rows:
             by_root[reply.root_id].append((reply, parent_name))
     entries: list[Entry] = []
     shown_ids: set[int] = set()
@@ -378,7 +393,7 @@ def replies_view(root: Comment, viewer, start: int = 0, own_pending_ids=()) -> T
     entries: list[Entry] = []
     # The batch continues a sub-thread shown elsewhere: only the root is "above" it.
     shown_ids: set[int] = {root.id}
-    for reply, _count, parent_name in rows:
+    for reply, parent_name in rows:
         entries.append(_entry(reply, parent_name, shown_ids, own_pending_ids))
     remaining = total - start - len(rows)
     if remaining > 0:
