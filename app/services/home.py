@@ -1,5 +1,10 @@
-"""What the home page shows: open rounds, recent articles, recent activity."""
+"""What the home page shows: open rounds, recent articles, recent activity.
 
+Its statements take no values from the request, so each is built once
+(`functools.cache`): building an ORM statement costs more than running it.
+"""
+
+import functools
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -36,38 +41,69 @@ class Activity:
     article: Article | None = None
 
 
-def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
-    rounds = list(
-        db.session.scalars(
-            sa.select(Round)
-            .where(Round.state == RoundState.open)
-            .order_by(Round.created_at.desc())
-            .limit(ROUNDS_SHOWN)
-        )
+@functools.cache
+def _open_rounds_select() -> sa.Select:
+    return (
+        sa.select(Round)
+        .where(Round.state == RoundState.open)
+        .order_by(Round.created_at.desc())
+        .limit(ROUNDS_SHOWN)
     )
+
+
+def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
+    rounds = list(db.session.scalars(_open_rounds_select()))
     return rounds, state_counts([r.id for r in rounds])
 
 
-def recent_articles() -> list[Article]:
-    return list(
-        db.session.scalars(
-            sa.select(Article)
-            .options(so.joinedload(Article.thread))
-            .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
-            .limit(ARTICLES_SHOWN)
-        )
+@functools.cache
+def _recent_articles_select() -> sa.Select:
+    return (
+        sa.select(Article)
+        .options(so.joinedload(Article.thread))
+        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .limit(ARTICLES_SHOWN)
     )
 
 
-def recent_activity() -> list[Activity]:
-    """The latest proposals, withdrawals and public comments, newest first."""
-    proposals = db.session.scalars(
+def recent_articles() -> list[Article]:
+    return list(db.session.scalars(_recent_articles_select()))
+
+
+@functools.cache
+def _recent_proposals_select() -> sa.Select:
+    return (
         sa.select(Proposal)
         .where(Proposal.is_hidden.is_(False))
         .options(so.joinedload(Proposal.author), so.joinedload(Proposal.round))
         .order_by(Proposal.updated_at.desc())
         .limit(ACTIVITY_SHOWN)
-    ).all()
+    )
+
+
+@functools.cache
+def _recent_comments_select() -> sa.Select:
+    owner_article = so.aliased(Article)
+    owner_proposal = so.aliased(Proposal)
+    return (
+        sa.select(Comment, owner_article, owner_proposal)
+        .join(Thread, Thread.id == Comment.thread_id)
+        .outerjoin(owner_article, owner_article.thread_id == Thread.id)
+        .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
+        .where(
+            Comment.status == CommentStatus.published,
+            Thread.state != ThreadState.hidden,
+            sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
+        )
+        .options(so.joinedload(Comment.author))
+        .order_by(Comment.created_at.desc())
+        .limit(ACTIVITY_SHOWN)
+    )
+
+
+def recent_activity() -> list[Activity]:
+    """The latest proposals, withdrawals and public comments, newest first."""
+    proposals = db.session.scalars(_recent_proposals_select()).all()
     activity = []
     for proposal in proposals:
         if proposal.state == ProposalState.withdrawn and proposal.withdrawn_at:
@@ -89,22 +125,7 @@ def recent_activity() -> list[Activity]:
                 proposal=proposal,
             )
         )
-    owner_article = so.aliased(Article)
-    owner_proposal = so.aliased(Proposal)
-    rows = db.session.execute(
-        sa.select(Comment, owner_article, owner_proposal)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .outerjoin(owner_article, owner_article.thread_id == Thread.id)
-        .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
-        .where(
-            Comment.status == CommentStatus.published,
-            Thread.state != ThreadState.hidden,
-            sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
-        )
-        .options(so.joinedload(Comment.author))
-        .order_by(Comment.created_at.desc())
-        .limit(ACTIVITY_SHOWN)
-    ).all()
+    rows = db.session.execute(_recent_comments_select()).all()
     for comment, article, proposal in rows:
         who = comment.author.display_name if comment.author else (comment.author_name or "Guest")
         title = article.title if article else (proposal.title if proposal else "a thread")
