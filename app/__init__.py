@@ -99,10 +99,8 @@ def _register_blueprints(app: Flask) -> None:
 def _register_template_helpers(app: Flask) -> None:
     from .markdown import render_markdown
     from .timeutil import utcnow
-    from .urls import link
 
     app.jinja_env.filters["markdown"] = render_markdown
-    app.jinja_env.globals["link"] = link
 
     @app.template_filter("datetime")
     def format_datetime(value, fmt: str = "%d %b %Y, %H:%M"):
