@@ -473,3 +473,14 @@ def test_a_page_of_more_top_level_comments_than_one_compound_select_takes(
     response = client.get(f"/articles/{article.slug}")
     assert response.status_code == 200
     assert response.get_data(as_text=True).count('class="comment depth-0') == top_level
+
+
+def test_no_replies_shown_folds_every_sub_thread(
+    app, client, make_article, make_comment, monkeypatch
+):
+    article = make_article()
+    top = make_comment(thread=article.thread, body="Top")
+    make_comment(parent=top, body="Folded reply")
+    monkeypatch.setitem(app.config, "COMMENT_REPLIES_SHOWN", 0)
+    html = client.get(f"/articles/{article.slug}").get_data(as_text=True)
+    assert "Top" in html and "Folded reply" not in html and "1 more reply" in html

@@ -48,7 +48,9 @@ def per_page() -> int:
 
 
 def replies_shown() -> int:
-    return _config_int("COMMENT_REPLIES_SHOWN", REPLIES_SHOWN)
+    """Replies under each top-level comment before "N more replies" (0: all folded)."""
+    value = current_app.config.get("COMMENT_REPLIES_SHOWN")
+    return REPLIES_SHOWN if value in (None, "") else max(0, int(value))
 
 
 def replies_batch() -> int:
@@ -346,7 +348,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     shown = replies_shown()
     by_root: dict[int, list] = {root.id: [] for root in roots}
     totals: dict[int, int] = {}
-    if roots:
+    if roots and shown:
         rows, totals = _first_replies(roots, viewer, own_pending_ids, shown)
         for reply, parent_name in rows:
             by_root[reply.root_id].append((reply, parent_name))
