@@ -283,7 +283,9 @@ def _first_replies(roots: list[Comment], viewer, own_pending_ids, limit: int):
     Returns the rows of _reply_rows and each root's visible reply total (its
     descendant_count, plus the pending replies this viewer sees).
     """
-    if own_pending_ids and not _is_moderator(viewer):
+    if limit <= 0:  # every sub-thread folded: only the totals
+        rows = []
+    elif own_pending_ids and not _is_moderator(viewer):
         # A guest who sees their own pending replies: built for them (rare).
         visible = visible_clause(viewer, own_pending_ids)
         arms = [
@@ -348,7 +350,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     shown = replies_shown()
     by_root: dict[int, list] = {root.id: [] for root in roots}
     totals: dict[int, int] = {}
-    if roots and shown:
+    if roots:
         rows, totals = _first_replies(roots, viewer, own_pending_ids, shown)
         for reply, parent_name in rows:
             by_root[reply.root_id].append((reply, parent_name))
