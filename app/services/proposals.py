@@ -16,6 +16,7 @@ The time of each event is read after the lock, so the log of a proposal is
 in the order its writes committed and replaying it gives the active rows.
 """
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -842,21 +843,32 @@ def _order(sort: str):
     return (Proposal.supporter_count.desc(), Proposal.number)
 
 
-def round_page(round_: Round, sort: str, states, page: int, withdrawn: bool) -> list[Proposal]:
-    """One page of a round's proposals in `states`, with their authors."""
-    stmt = (
+@functools.lru_cache(maxsize=16)
+def _round_page_select(sort: str) -> sa.Select:
+    """A page of a round's proposals in :states, built once per order."""
+    return (
         sa.select(Proposal)
         .options(so.joinedload(Proposal.author), so.joinedload(Proposal.successor))
-        .where(Proposal.round_id == round_.id)
+        .where(
+            Proposal.round_id == sa.bindparam("round_id"),
+            Proposal.state.in_(sa.bindparam("states", expanding=True)),
+        )
         .order_by(*_order(sort))
-        .limit(PER_PAGE)
-        .offset((page - 1) * PER_PAGE)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .offset(sa.bindparam("offset", type_=sa.Integer))
     )
-    if withdrawn:
-        stmt = stmt.where(Proposal.state == ProposalState.withdrawn)
-    else:
-        stmt = stmt.where(Proposal.state.in_(list(states)))
-    return list(db.session.scalars(stmt))
+
+
+def round_page(round_: Round, sort: str, states, page: int, withdrawn: bool) -> list[Proposal]:
+    """One page of a round's proposals in `states`, with their authors."""
+    states = [ProposalState.withdrawn] if withdrawn else list(states)
+    params = {
+        "round_id": round_.id,
+        "states": [ProposalState(s).value for s in states],
+        "limit": PER_PAGE,
+        "offset": (page - 1) * PER_PAGE,
+    }
+    return list(db.session.scalars(_round_page_select(sort), params))
 
 
 def open_proposals(round_: Round, exclude: Proposal | None = None) -> list[Proposal]:
