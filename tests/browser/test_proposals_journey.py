@@ -40,6 +40,9 @@ def test_cosign_unsign_withdraw_in_favour_and_carry_over(db, make_user, login_pa
     page.get_by_role("link", name=proposal.title).click()
     count = page.locator("[data-supporter-count]")
     expect(count).to_have_text(str(start))
+    # The deferred script must be running before the click (a busy machine
+    # can show the page first): otherwise the plain form posts, as it should.
+    page.wait_for_load_state("load")
 
     # Co-sign and un-sign through the script: the count moves, the page stays.
     page.evaluate("window.__sameDocument = true")
