@@ -185,6 +185,15 @@ def _top_level_order():
     return (Comment.pinned.desc(), Comment.path)
 
 
+# What a thread's lines need of each comment's author: their name, and what
+# the predicates ask (role, suspension). The rest of the row stays unread.
+_ENTRY_LOADING = (
+    so.joinedload(Comment.author).load_only(
+        User.username, User.display_name, User.role, User.suspended_until
+    ),
+)
+
+
 def _replies_select(reply_filter, visible) -> sa.Select:
     """Replies with the name of the comment each replies to, in path order."""
     parent = so.aliased(Comment)
@@ -195,7 +204,7 @@ def _replies_select(reply_filter, visible) -> sa.Select:
         .where(reply_filter, Comment.depth > 0, visible)
         .outerjoin(parent, parent.id == Comment.parent_id)
         .outerjoin(parent_user, parent_user.id == parent.author_id)
-        .options(so.joinedload(Comment.author))
+        .options(*_ENTRY_LOADING)
         .order_by(Comment.path)
     )
 
@@ -342,7 +351,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     roots = db.session.scalars(
         sa.select(Comment)
         .where(Comment.thread_id == thread.id, Comment.depth == 0, visible)
-        .options(so.joinedload(Comment.author))
+        .options(*_ENTRY_LOADING)
         .order_by(*_top_level_order())
         .offset((page - 1) * size)
         .limit(size)
