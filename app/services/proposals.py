@@ -143,14 +143,17 @@ def slugify(text: str) -> str:
 def _lock(*proposals: Proposal) -> None:
     """Lock the proposals' rows (in id order, so two writers never deadlock) and reload them."""
     for proposal in sorted(proposals, key=lambda p: p.id):
+        # The round and the co-authors come with the row: the predicates ask both.
         db.session.execute(
             sa.select(Proposal)
             .where(Proposal.id == proposal.id)
-            .options(so.joinedload(Proposal.round, innerjoin=True))
+            .options(
+                so.joinedload(Proposal.round, innerjoin=True),
+                so.joinedload(Proposal.coauthors),
+            )
             .with_for_update(of=Proposal)
             .execution_options(populate_existing=True)
-        ).scalar_one()
-        db.session.expire(proposal, ["coauthors"])
+        ).unique().scalar_one()
 
 
 def _bump(proposal: Proposal, delta: int) -> int:
