@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("proposals", __name__)
 
-from . import routes  # noqa: E402,F401
+from . import results, routes  # noqa: E402,F401
