@@ -404,3 +404,19 @@ def test_closed_round_settings_refused(app, db, client, auth, make_round, make_u
     )
     response = client.post(f"/rounds/{round_.slug}/settings", data=_settings(round_, threshold="6"))
     assert response.status_code == 409
+
+
+def test_a_deadline_sent_back_unchanged_is_no_change(app, db, client, auth, make_round, make_user):
+    deadline = (utcnow() + timedelta(days=2)).replace(second=42)
+    round_ = make_round(threshold=5, cosign_deadline=deadline)
+    old_title = round_.title
+    auth.login(make_user(role=Role.admin))
+    page = client.get(f"/rounds/{round_.slug}/settings").get_data(as_text=True)
+    assert f'value="{deadline:%Y-%m-%dT%H:%M}"' in page
+    data = _settings(round_, title="A clearer title",
+                     cosign_deadline=f"{deadline:%Y-%m-%dT%H:%M}")  # fmt: skip
+    assert client.post(f"/rounds/{round_.slug}/settings", data=data).status_code == 302
+    db.session.expire_all()
+    assert round_.cosign_deadline == deadline and round_.title == "A clearer title"
+    details = db.session.scalars(sa.select(ModerationAction.details)).all()
+    assert details == [f"title: {old_title} -> A clearer title"]

@@ -43,6 +43,10 @@ def _shown(name: str, value) -> str:
     return str(value)
 
 
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
 def round_participants(round_: Round) -> list[int]:
     """Members taking part in the round now: authors, co-authors and active co-signers."""
     in_round = sa.select(Proposal.id).where(Proposal.round_id == round_.id).scalar_subquery()
@@ -104,6 +108,11 @@ def update_round(
         raise ValidationError(
             f"The threshold is a whole number from 1 to {THRESHOLD_MAX:,}.", field="threshold"
         )
+    for name in ("submission_deadline", "cosign_deadline"):
+        # The form shows minutes: the same minute sent back is no change.
+        before, after = getattr(round_, name), wanted[name]
+        if before is not None and after is not None and _minute(before) == _minute(after):
+            wanted[name] = before
     changed = [name for name, value in wanted.items() if getattr(round_, name) != value]
     if not changed:
         raise ValidationError("Nothing changed: change a setting, or leave the page.")
