@@ -420,3 +420,16 @@ def test_a_deadline_sent_back_unchanged_is_no_change(app, db, client, auth, make
     assert round_.cosign_deadline == deadline and round_.title == "A clearer title"
     details = db.session.scalars(sa.select(ModerationAction.details)).all()
     assert details == [f"title: {old_title} -> A clearer title"]
+
+
+def test_supporters_page_links_its_csv_with_the_same_moment(
+    app, db, client, auth, make_proposal, make_user
+):
+    proposal = make_proposal()
+    auth.login(make_user())
+    page = client.get(f"/proposals/{proposal.id}/supporters?at=2030-01-02").get_data(as_text=True)
+    link = f"/proposals/{proposal.id}/supporters.csv?at=2030-01-02"
+    assert f'href="{link}"' in page
+    assert len(read_csv(client.get(link))) == 1
+    bad = client.get(f"/proposals/{proposal.id}/supporters?at=nonsense").get_data(as_text=True)
+    assert f'href="/proposals/{proposal.id}/supporters.csv"' in bad
