@@ -20,7 +20,7 @@ from ..services import results as results_svc
 from ..services import rounds as rounds_svc
 from . import bp
 from .forms import RoundSettingsForm
-from .routes import _iso, _person, _proposal_summary, _round_json, _user, parse_moment
+from .routes import _iso, _proposal_summary, _round_json, _user, parse_moment
 
 
 def _stamp(value) -> str:
@@ -171,5 +171,4 @@ def round_settings(slug):
         form=form,
         round=round_,
         frozen_at=results_svc.frozen_at(round_),
-        person=_person,
     ), status
