@@ -71,6 +71,11 @@ GOOD = {
     "to": ["1"],
     "at": ["2020-01-01T12:00", "2020-01-01"],
     "sort": ["newest", "number"],
+    "cosign_deadline": ["2031-01-01T10:00", "2020-01-01T10:00"],
+    "submission_deadline": ["2030-12-01T10:00"],
+    "published_at": ["2019-03-20T18:30"],
+    "original_url": ["https://example.org/article"],
+    "text": ["A document\n\nSubmitted by News on 2 April, 2020 - 09:05\n\nIts text.\n"],
     "state": ["open", "withdrawn"],
 }
 

@@ -219,6 +219,34 @@ SCENARIOS = [
         {"username": "other_c", "role": "moderator", "reason": "Trusted"},
     ),
     ("open round", "admin", lambda w: "/rounds/new", {"title": "Next round"}),
+    (
+        "round settings",
+        "admin",
+        lambda w: f"/rounds/{w['round'].slug}/settings",
+        {"title": "Round", "threshold": "40", "reason": "Agreed"},
+    ),
+    (
+        "write article",
+        "admin",
+        lambda w: "/articles/new",
+        {"title": "Written", "body": "Text.", "save": "Save article"},
+    ),
+    (
+        "edit article",
+        "admin",
+        lambda w: f"/articles/{w['article'].slug}/edit",
+        {"title": "Edited", "body": "Text.", "save": "Save article"},
+    ),
+    (
+        "import document",
+        "admin",
+        lambda w: "/articles/import",
+        {
+            "text": "Doc\n\nSubmitted by News on 2 April, 2020 - 09:05\n\nIts text.\n",
+            "name": "doc.txt",
+            "submit": "Import",
+        },
+    ),
 ]
 
 

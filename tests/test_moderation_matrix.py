@@ -65,6 +65,10 @@ EXPECTED = {
     "articles.reply": ACTIVE_MEMBERS,
     "articles.edit": AUTHOR_ONLY,
     "articles.delete": AUTHOR_ONLY,
+    # Organisers' tools (#19): admins write, edit and import articles and change rounds.
+    "articles.new_article": ADMIN_ONLY,
+    "articles.edit_article": ADMIN_ONLY,
+    "articles.import_document": ADMIN_ONLY,
     # Proposals.
     "proposals.submit": ACTIVE_MEMBERS,
     # The author counts as a supporter without signing, so cannot co-sign.
@@ -79,6 +83,7 @@ EXPECTED = {
     "proposals.decide": ADMIN_ONLY,
     "proposals.new_round": ADMIN_ONLY,
     "proposals.close_round": ADMIN_ONLY,
+    "proposals.round_settings": ADMIN_ONLY,
     "proposals.mark_notifications_read": row("login", "ok", "ok", "ok", "ok", "ok"),
     # Moderation.
     "moderation.report_comment": row("login", "ok", 403, 403, "ok", "ok"),
@@ -181,6 +186,21 @@ def request_for(endpoint: str, s: Scene):
         "articles.reply": (f"/comments/{c}/reply", {"body": "A reply"}),
         "articles.edit": (f"/comments/{c}/edit", {"body": "Edited text"}),
         "articles.delete": (f"/comments/{c}/delete", {}),
+        "articles.new_article": (
+            "/articles/new",
+            {"title": "An admin's article", "body": "Its text.", "save": "Save article"},
+        ),
+        "articles.edit_article": (
+            f"/articles/{s.article.slug}/edit",
+            {"title": "A corrected title", "body": "Its text.", "save": "Save article"},
+        ),
+        "articles.import_document": (
+            "/articles/import",
+            {
+                "text": "A document\n\nSubmitted by News on 2 April, 2020 - 09:05\n\nIts text.\n",
+                "submit": "Import",
+            },
+        ),
         "proposals.submit": (
             f"/rounds/{s.round.slug}/new",
             {"title": "A new proposal", "body": "Let us do it."},
@@ -207,6 +227,10 @@ def request_for(endpoint: str, s: Scene):
             {"title": "Another round", "slug": "another-round", "description": "More."},
         ),
         "proposals.close_round": (f"/rounds/{s.round.slug}/close", {}),
+        "proposals.round_settings": (
+            f"/rounds/{s.round.slug}/settings",
+            {"title": s.round.title, "threshold": "12", **reason},
+        ),
         "proposals.mark_notifications_read": ("/notifications/read", {}),
         "moderation.report_comment": (
             f"/moderation/report/comment/{c}",
@@ -242,6 +266,25 @@ def request_for(endpoint: str, s: Scene):
         ),
     }
     return table[endpoint]
+
+
+# Admin pages read with GET: the forms themselves are for admins only.
+ADMIN_PAGES = ["/articles/new", "/articles/import", "/articles/{article}/edit",
+               "/rounds/{round}/settings"]  # fmt: skip
+
+
+@pytest.mark.parametrize("page", ADMIN_PAGES)
+@pytest.mark.parametrize("role", ROLES)
+def test_admin_pages_role_matrix(
+    app, db, client, auth, make_user, mod_article, mod_comment, mod_proposal, mod_round,
+    page, role,
+):  # fmt: skip
+    scene = Scene(db, make_user, mod_article, mod_comment, mod_proposal, mod_round)
+    if role != "visitor":
+        auth.login(scene.users[role])
+    url = page.format(article=scene.article.slug, round=scene.round.slug)
+    response = client.get(url)
+    assert _outcome(client, response) == ADMIN_ONLY[role], (role, url, response.status_code)
 
 
 def test_every_data_changing_route_is_in_the_table(app):

@@ -48,6 +48,7 @@ def _build(db, *, supporters: int, comments: int, slug: str, seed: int):
         "permalink": f"/comments/{folded}",
         "replies": f"/comments/{stats.first_id}/replies?start=10",
         "supporters": f"/proposals/{proposals[0][0]}/supporters",
+        "results": f"/rounds/{slug}-round/results",
     }, stats
 
 

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("articles", __name__)
 
-from . import fragments, routes  # noqa: E402,F401
+from . import admin, fragments, routes  # noqa: E402,F401

@@ -139,6 +139,7 @@ ACTION_LABELS = {
     "resolve_report": "resolved a report",
     "dismiss_report": "dismissed a report",
     "change_role": "changed a role",
+    "change_round": "changed a round's settings",
 }
 
 

@@ -15,6 +15,7 @@ from ..models import (
     Proposal,
     Report,
     ReportStatus,
+    Round,
     Thread,
 )
 
@@ -224,7 +225,7 @@ class LogLine:
 
 def describe_targets(entries) -> list[LogLine]:
     """What each log entry acted on, with a link, in a fixed number of queries."""
-    ids = {kind: set() for kind in ("comment", "proposal", "thread", "report")}
+    ids = {kind: set() for kind in ("comment", "proposal", "thread", "report", "round")}
     for entry in entries:
         if entry.target_type in ids:
             ids[entry.target_type].add(entry.target_id)
@@ -257,6 +258,14 @@ def describe_targets(entries) -> list[LogLine]:
             )
         }
     contexts = thread_contexts({*comment_threads.values(), *ids["thread"]})
+    rounds = {}
+    if ids["round"]:
+        rounds = {
+            rid: (slug, title)
+            for rid, slug, title in db.session.execute(
+                sa.select(Round.id, Round.slug, Round.title).where(Round.id.in_(ids["round"]))
+            )
+        }
 
     def comment_label(comment_id):
         ctx = contexts.get(comment_threads.get(comment_id))
@@ -288,6 +297,9 @@ def describe_targets(entries) -> list[LogLine]:
             else:
                 inner, link = proposal_label(report.proposal_id)
                 label = f"Report on {inner}"
+        elif kind == "round" and tid in rounds:
+            slug, title = rounds[tid]
+            label, link = f"Round “{title}”", url_for("proposals.round", slug=slug)
         elif kind == "user":
             user = entry.affected_user
             label = user.display_name if user else f"Member {tid}"

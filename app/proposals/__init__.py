@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("proposals", __name__)
 
-from . import fragments, routes  # noqa: E402,F401
+from . import fragments, results, routes  # noqa: E402,F401

@@ -14,6 +14,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..forms import no_control_chars
 from ..models import ProposalState, WithdrawalReason
+from ..models.moderation import REASON_MAX
 from ..models.proposal import BODY_MAX, DESCRIPTION_MAX, EXPLANATION_MAX, SLUG_MAX, TITLE_MAX
 from ..services.proposals import REASON_LABELS
 
@@ -149,3 +150,22 @@ class DecideForm(FlaskForm):
         self.merged_into.choices = [SelectChoice(NO_SUCCESSOR, "Not merged")] + [
             SelectChoice(p.id, f"{p.label}: {p.title[:80]} ({p.state.value})") for p in proposals
         ]
+
+
+class RoundSettingsForm(FlaskForm):
+    """An open round's settings; every change is logged with the reason."""
+
+    title = RoundForm.title
+    description = RoundForm.description
+    submission_deadline = RoundForm.submission_deadline
+    cosign_deadline = RoundForm.cosign_deadline
+    threshold = RoundForm.threshold
+    reason = TextAreaField(
+        "Reason for the change (shown in the public moderation log)",
+        validators=[
+            DataRequired("Give a reason: it is shown in the moderation log."),
+            Length(max=REASON_MAX, message=f"A reason has at most {REASON_MAX} characters."),
+            no_control_chars,
+        ],
+    )
+    submit = SubmitField("Save settings")

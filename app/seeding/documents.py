@@ -21,6 +21,8 @@ from ..services.comments import insert_comment
 from .parser import DocumentError, ParsedDocument, parse_document
 
 SLUG_MAX = 80
+# Addresses of the admin pages beside /articles/<slug>.
+RESERVED_SLUGS = frozenset({"new", "import"})
 
 
 @dataclass
@@ -67,7 +69,7 @@ def slugify(text: str) -> str:
 def unique_slug(title: str) -> str:
     """A slug for `title` no other article has (-2, -3... when taken)."""
     base = slugify(title)
-    taken = set(
+    taken = RESERVED_SLUGS | set(
         db.session.scalars(
             sa.select(Article.slug).where(
                 sa.or_(Article.slug == base, Article.slug.like(f"{base}-%"))
@@ -102,6 +104,33 @@ def _comment_key(origin: str, comment, occurrence: int) -> str:
     return "seed:" + hashlib.sha1(raw.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def comment_keys(origin: str, doc: ParsedDocument) -> list[str]:
+    """The idempotency key of each parsed comment, in order (repeats counted)."""
+    seen: dict[str, int] = {}
+    keys = []
+    for parsed in doc.comments:
+        base = f"{parsed.name}|{parsed.created_at.isoformat()}|{parsed.body}"
+        seen[base] = seen.get(base, 0) + 1
+        keys.append(_comment_key(origin, parsed, seen[base]))
+    return keys
+
+
+def import_text(origin: str, text: str, report: SeedReport) -> bool:
+    """Parse and import one document known as `origin`, without committing.
+
+    False when it does not parse: its problems, with line numbers, are in
+    `report.errors` and nothing was written.
+    """
+    try:
+        doc = parse_document(text)
+    except DocumentError as exc:
+        report.errors.extend(SeedProblem(origin, line, msg) for line, msg in exc.problems)
+        return False
+    report.warnings.extend(SeedProblem(origin, line, msg) for line, msg in doc.warnings)
+    _import_document(origin, doc, report)
+    return True
+
+
 def _import_document(origin: str, doc: ParsedDocument, report: SeedReport) -> None:
     article = db.session.scalar(sa.select(Article).where(Article.origin_file == origin))
     created_article = article is None
@@ -124,12 +153,7 @@ def _import_document(origin: str, doc: ParsedDocument, report: SeedReport) -> No
         db.session.flush()
     thread = db.session.get(Thread, article.thread_id)
 
-    seen: dict[str, int] = {}
-    keys = []
-    for parsed in doc.comments:
-        base = f"{parsed.name}|{parsed.created_at.isoformat()}|{parsed.body}"
-        seen[base] = seen.get(base, 0) + 1
-        keys.append(_comment_key(origin, parsed, seen[base]))
+    keys = comment_keys(origin, doc)
     existing = (
         {
             c.source_key: c
@@ -185,13 +209,8 @@ def seed_paths(paths: list[Path]) -> SeedReport:
             report.errors.append(SeedProblem(origin, None, f"cannot be read: {exc.strerror}"))
             continue
         try:
-            doc = parse_document(text)
-        except DocumentError as exc:
-            report.errors.extend(SeedProblem(origin, line, msg) for line, msg in exc.problems)
-            continue
-        report.warnings.extend(SeedProblem(origin, line, msg) for line, msg in doc.warnings)
-        try:
-            _import_document(origin, doc, report)
+            if not import_text(origin, text, report):
+                continue
             db.session.commit()
         except sa.exc.SQLAlchemyError as exc:
             db.session.rollback()

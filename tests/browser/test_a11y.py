@@ -32,6 +32,7 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"/proposals/{opened}/versions",
             f"/proposals/{site.leader.id}/supporters?at=2019-03-20T12:00",
             f"/proposals/{site.leader.id}/supporters?at=not-a-date",
+            f"{ROUND}/results",
             "/articles",
             article,
             f"{article}?page=2",
@@ -68,7 +69,18 @@ def pages_by_role(site) -> dict[str, list[str]]:
             article,
             f"/proposals/{opened}",
         ],
-        "admin": ["/moderation/roles", "/rounds/new", f"/proposals/{opened}/decide", ROUND],
+        "admin": [
+            "/moderation/roles",
+            "/rounds/new",
+            f"/proposals/{opened}/decide",
+            ROUND,
+            f"{ROUND}/settings",
+            f"{ROUND}/results",
+            "/articles",
+            "/articles/new",
+            "/articles/import",
+            f"{article}/edit",
+        ],
     }
 
 
