@@ -1,5 +1,7 @@
 """The data model, one module per aggregate."""
 
+from ..extensions import db
+from . import search_index as _search_schema
 from .moderation import ModerationAction, Report, ReportReason, ReportStatus
 from .notification import Notification
 from .proposal import (
@@ -18,6 +20,8 @@ from .proposal import (
 from .site import SiteRevision
 from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
 from .user import Role, User
+
+_search_schema.listen(db.metadata)
 
 __all__ = [
     "Article",
