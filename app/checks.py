@@ -54,8 +54,12 @@ class Problem:
     # False when the right value cannot be worked out safely (a cycle, a clash).
     fixable: bool = True
     note: str = ""
+    # A problem that is no single column's value (the search index) says itself.
+    message: str = ""
 
     def line(self) -> str:
+        if self.message:
+            return self.message
         text = f"{self.table} {self.row_id}: {self.column} is {self.stored!r}, should be "
         text += f"{self.expected!r}"
         if self.note:
@@ -118,7 +122,20 @@ def _collect() -> CheckReport:
     _check_supporters(report)
     _check_round_numbers(report)
     _check_threads_and_comments(report)
+    _check_search_index(report)
     return report
+
+
+def _check_search_index(report: CheckReport) -> None:
+    """The full-text index holds exactly the rows' current text (fixed by a rebuild)."""
+    from .models import search_index
+
+    problems = search_index.check(db.session.connection())
+    report.checked["search indexes"] = len(search_index.INDEXED)
+    for message in problems:
+        report.problems.append(
+            Problem("search", 0, "index", None, None, message=message + "; --fix rebuilds it")
+        )
 
 
 # Proposals and rounds ---------------------------------------------------------------
@@ -326,6 +343,11 @@ _MODELS = {"proposals": Proposal, "rounds": Round, "threads": Thread, "comments"
 
 
 def _apply(problems: list[Problem]) -> None:
+    if any(p.table == "search" for p in problems):
+        from .models import search_index
+
+        search_index.rebuild(db.session.connection())
+    problems = [p for p in problems if p.table != "search"]
     fixable = [p for p in problems if p.fixable]
     paths = [p for p in fixable if p.table == "comments" and p.column == "path"]
     if paths:

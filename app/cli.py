@@ -138,8 +138,29 @@ def check_command(fix):
         sys.exit(1)
 
 
+@click.group("search")
+def search_cli():
+    """The full-text search index."""
+
+
+@search_cli.command("reindex")
+def search_reindex():
+    """Rebuild the search index from the rows (recreating what is missing)."""
+    from .models import search_index
+
+    with db.engine.begin() as conn:
+        search_index.rebuild(conn)
+        problems = search_index.check(conn)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo("Rebuilt the search index; it matches the rows.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(check_command)
+    app.cli.add_command(search_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
     app.cli.add_command(backup_command)

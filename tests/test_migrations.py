@@ -32,7 +32,8 @@ def empty_database_url(backend, tmp_path):
 
 def schema_differences(engine) -> list:
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "include_object": include_object})
+        opts = {"compare_type": True, "include_object": include_object}
+        context = MigrationContext.configure(conn, opts=opts)
         return compare_metadata(context, _db.metadata)
 
 

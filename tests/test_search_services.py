@@ -6,8 +6,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from app.models import CommentStatus, ProposalState, Role, ThreadState
-from app.models import search_index
+from app.models import CommentStatus, ProposalState, Role, ThreadState, search_index
 from app.services import comments as comment_svc
 from app.services import moderation as mod_svc
 from app.services import proposals as proposal_svc
@@ -47,7 +46,11 @@ def test_finds_proposals_comments_and_articles_by_their_words(
     article = make_article(title="Allotment history", body="A long story of gardens.")
     make_proposal(title="Unrelated", body="Nothing here.")
     hits = found(None, "allotments")
-    assert set(hits) == {("proposal", proposal.id), ("comment", comment.id), ("article", article.id)}
+    assert set(hits) == {
+        ("proposal", proposal.id),
+        ("comment", comment.id),
+        ("article", article.id),
+    }
 
 
 def test_stemming_finds_other_forms_of_a_word(make_proposal):
@@ -128,7 +131,9 @@ def test_hostile_queries_never_raise(make_proposal, text):
 
 
 def test_fts5_expression_quotes_every_word():
-    assert fts5_expression(parse('NEAR(x "a b" -c or d*')) == '(("near x" AND "a b") NOT "c") OR ("d")'
+    assert (
+        fts5_expression(parse('NEAR(x "a b" -c or d*')) == '(("near x" AND "a b") NOT "c") OR ("d")'
+    )
     assert fts5_expression(parse("-only")) is None
 
 
@@ -205,8 +210,10 @@ def test_pages_without_counting(make_thread, make_comment, query_counter):
     assert not second.has_more
     with query_counter() as counted:
         run(None, "meadow", sort="newest")
-    assert not any("count(" in s.lower() and "comments" in s.lower() and "fts" not in s.lower()
-                   for s in counted.statements)
+    assert not any(
+        "count(" in s.lower() and "comments" in s.lower() and "fts" not in s.lower()
+        for s in counted.statements
+    )
     # Fixed number of statements whatever the number of matches.
     assert counted.count <= 12
 
@@ -279,7 +286,10 @@ def test_hidden_proposal_and_its_thread(viewer, member, moderator, make_proposal
     db.session.commit()
     hits = run(_viewers(member, moderator)[viewer], "otter").hits
     if viewer == "moderator":
-        assert {(h.kind, h.id) for h in hits} == {("proposal", proposal.id), ("comment", comment.id)}
+        assert {(h.kind, h.id) for h in hits} == {
+            ("proposal", proposal.id),
+            ("comment", comment.id),
+        }
         assert all(h.marks for h in hits)
     else:
         assert hits == []
@@ -364,7 +374,9 @@ def test_check_reports_a_stale_index(make_comment, db):
     comment = make_comment(body="Original words")
     conn = db.session.connection()
     conn.exec_driver_sql("DROP TRIGGER comments_fts_au")
-    conn.execute(sa.text("UPDATE comments SET body = 'changed words' WHERE id = :id"), {"id": comment.id})
+    conn.execute(
+        sa.text("UPDATE comments SET body = 'changed words' WHERE id = :id"), {"id": comment.id}
+    )
     problems = search_index.check(conn)
     assert any("comments_fts" in p for p in problems)
     search_index.rebuild(conn)

@@ -40,9 +40,9 @@ from ..models import (
     ThreadState,
     User,
 )
+from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN
 from ..models.user import username_key
 from . import search_query as q
-from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN
 
 KINDS = ("proposal", "comment", "article")
 SORTS = ("relevance", "newest")
@@ -194,7 +194,9 @@ class _Engine:
             options = f"StartSel={start}, StopSel={stop}"
             params["opts"] = f"{options}, MaxWords=35, MinWords=12, MaxFragments=2"
             params["all"] = f"{options}, HighlightAll=true"
-            title = f"ts_headline('{PG_CONFIG}', title, {self._tsquery()}, :all)" if has_title else "''"
+            title = (
+                f"ts_headline('{PG_CONFIG}', title, {self._tsquery()}, :all)" if has_title else "''"
+            )
             snippet = f"ts_headline('{PG_CONFIG}', body, {self._tsquery()}, :opts)"
             sql = f"SELECT id, {title}, {snippet} FROM {item.table} WHERE id IN :ids"  # nosec B608
         stmt = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
@@ -319,6 +321,8 @@ def resolve_filters(
 ) -> tuple[Filters, list[str]]:
     """Filters from request values; unknown names give a note and match nothing."""
     notes: list[str] = []
+    # NUL and other control characters name nothing (and PostgreSQL refuses NUL).
+    round_slug, author = q.clean(round_slug), q.clean(author)
     filters = Filters(
         kind=kind if kind in KINDS else None,
         state=ProposalState(state) if state in {s.value for s in ProposalState} else None,
@@ -445,17 +449,21 @@ def similar_proposals(round_: Round, title: str, viewer, limit: int = SIMILAR_SH
     else:
         engine = _Engine(dialect, title, q.pg_any(words))
     everything = engine.matches("proposal", "relevance", None).subquery("cand")
-    ids = db.session.execute(
-        sa.select(everything.c.id)
-        .join(Proposal, Proposal.id == everything.c.id)
-        .where(
-            Proposal.round_id == round_.id,
-            Proposal.state == ProposalState.open,
-            Proposal.is_hidden.is_(False),
+    ids = (
+        db.session.execute(
+            sa.select(everything.c.id)
+            .join(Proposal, Proposal.id == everything.c.id)
+            .where(
+                Proposal.round_id == round_.id,
+                Proposal.state == ProposalState.open,
+                Proposal.is_hidden.is_(False),
+            )
+            .order_by(everything.c.score.desc(), everything.c.id.desc())
+            .limit(limit)
         )
-        .order_by(everything.c.score.desc(), everything.c.id.desc())
-        .limit(limit)
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     if not ids:
         return []
     found = {

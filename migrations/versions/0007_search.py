@@ -10,13 +10,14 @@ same index. On SQLite the FTS5 tables are filled from the rows already
 there ('rebuild'); on PostgreSQL the generated column computes itself as
 the column is added.
 """
+
 from alembic import op
 
 from app.models import search_index
 
 # revision identifiers, used by Alembic.
-revision = '0007_search'
-down_revision = '0005_site_revision'
+revision = "0007_search"
+down_revision = "0005_site_revision"
 branch_labels = None
 depends_on = None
 
