@@ -175,8 +175,8 @@ def suspend_upkeep(conn: sa.Connection) -> None:
 
 
 def resume_upkeep(conn: sa.Connection) -> None:
-    """After a bulk load: triggers and indexes back, the index rebuilt in one pass."""
-    rebuild(conn)
+    """After a bulk load: triggers and indexes back, the index built in one pass."""
+    install(conn)
 
 
 def check(conn: sa.Connection) -> list[str]:

@@ -42,6 +42,9 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"/users/{site.author.username}",
             "/proposals/999999",
             "/no-such-page",
+            "/search",
+            "/search?q=convention",
+            "/search?q=zzzznothing",
         ],
         "member": [
             f"/proposals/{opened}",
@@ -67,6 +70,7 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"/users/{site.member.username}",
             article,
             f"/proposals/{opened}",
+            "/search?q=the&sort=newest",
         ],
         "admin": ["/moderation/roles", "/rounds/new", f"/proposals/{opened}/decide", ROUND],
     }
