@@ -393,3 +393,15 @@ def test_check_reports_a_missing_index(db):
     search_index.rebuild(conn)
     assert search_index.check(conn) == []
     db.session.commit()
+
+
+def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monkeypatch):
+    """A common word costs no more than a rare one: only the newest matches are ranked."""
+    monkeypatch.setattr(svc, "RANKED_MATCHES", 3)
+    thread = make_thread()
+    best_but_old = make_comment(thread=thread, body="Plover plover plover plover")
+    older = [make_comment(thread=thread, body=f"A plover {i}") for i in range(2)]
+    newest = [make_comment(thread=thread, body=f"The plover, number {i}") for i in range(3)]
+    hits = found(None, "plover", kind="comment")
+    assert {i for _, i in hits} == {c.id for c in newest}
+    assert best_but_old.id not in {i for _, i in hits} and older

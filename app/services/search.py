@@ -54,6 +54,10 @@ SIMILAR_SHOWN = 5
 WINDOW_FACTOR = 3
 WINDOW_EXTRA = 20
 SNIPPET_WORDS = 24
+# Unfiltered relevance ranks the newest this many matches of each kind (all
+# of them for any word rarer than that): ranking costs the same for a word
+# in every tenth comment as for a rare one, and recent matches win ties.
+RANKED_MATCHES = 2_000
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have in into is it its of on or our so "
@@ -148,14 +152,27 @@ class _Engine:
     def _param(self) -> str:
         return self.expression if self.expression is not None else self.text
 
-    def matches(self, kind: str, sort: str, limit: int | None) -> sa.TextClause:
-        """(id, score) of the rows matching, best or newest first; all of them without a limit."""
+    def matches(
+        self, kind: str, sort: str, limit: int | None, ranked: int | None = None
+    ) -> sa.TextClause:
+        """(id, score) of the rows matching, best or newest first; all of them without a limit.
+
+        With `ranked`, relevance is worked out among the newest `ranked`
+        matches only (the engine walks its posting list newest first to
+        find where they start), so a common word costs the same as a rare one.
+        """
         table = _TABLES[kind]
+        params = {"q": self._param}
         if self.dialect == "sqlite":
             fts = BY_TABLE[table].fts
             score = "-rank" if sort == "relevance" else "rowid"
             order = "rank" if sort == "relevance" else "rowid DESC"
             sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
+            floor = (
+                f"(SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+                "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked)"
+            )
+            sql_floor = f" AND rowid > coalesce({floor}, 0)"
         else:
             score = f"ts_rank({SEARCH_COLUMN}, {self._tsquery()})" if sort == "relevance" else "id"
             order = "score DESC, id DESC" if sort == "relevance" else "id DESC"
@@ -163,7 +180,14 @@ class _Engine:
                 f"SELECT id, {score} AS score FROM {table} "  # nosec B608
                 f"WHERE {SEARCH_COLUMN} @@ {self._tsquery()}"
             )
-        params = {"q": self._param}
+            floor = (
+                f"(SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ {self._tsquery()} "  # nosec B608
+                "ORDER BY id DESC LIMIT 1 OFFSET :ranked)"
+            )
+            sql_floor = f" AND id > coalesce({floor}, 0)"
+        if ranked is not None and sort == "relevance":
+            sql += sql_floor
+            params["ranked"] = ranked
         if limit is not None:
             sql += f" ORDER BY {order} LIMIT :limit"
             params["limit"] = limit
@@ -288,7 +312,7 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
     order = (sa.desc("score"), sa.desc("id"))
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        candidates = engine.matches(kind, sort, window).subquery("cand")
+        candidates = engine.matches(kind, sort, window, RANKED_MATCHES).subquery("cand")
         rows = db.session.execute(
             _rows_stmt(kind, candidates, viewer, filters).order_by(*order).limit(need)
         ).all()
@@ -297,7 +321,9 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
         # Fewer than the window: either all matches are in (done) or some
         # were filtered out; count the window to know which.
         seen = db.session.scalar(
-            sa.select(sa.func.count()).select_from(engine.matches(kind, sort, window).subquery())
+            sa.select(sa.func.count()).select_from(
+                engine.matches(kind, sort, window, RANKED_MATCHES).subquery()
+            )
         )
         if seen < window:
             return rows
