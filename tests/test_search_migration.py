@@ -5,8 +5,7 @@ import sqlalchemy as sa
 
 from app import create_app
 from app.extensions import db as _db
-from app.models import Article, Role, Thread, User
-from app.models import search_index
+from app.models import Article, Role, Thread, User, search_index
 from app.models.user import username_key
 from app.services import search as search_svc
 from app.services.comments import insert_comment
