@@ -126,7 +126,7 @@ def drop_statements(dialect: str) -> list[str]:
             for item in INDEXED
             for sql in [
                 f"DROP INDEX IF EXISTS {item.gin}",
-                f"ALTER TABLE {item.table} DROP COLUMN IF EXISTS {SEARCH_COLUMN}",
+                f"ALTER TABLE IF EXISTS {item.table} DROP COLUMN IF EXISTS {SEARCH_COLUMN}",
             ]
         ]
     return []

@@ -312,19 +312,25 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
     order = (sa.desc("score"), sa.desc("id"))
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        candidates = engine.matches(kind, sort, window, RANKED_MATCHES).subquery("cand")
+        matches = engine.matches(kind, sort, window, RANKED_MATCHES).subquery("matches")
+        # Each row also says how many candidates the window held.
+        candidates = sa.select(
+            matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
+        ).subquery("cand")
         rows = db.session.execute(
-            _rows_stmt(kind, candidates, viewer, filters).order_by(*order).limit(need)
+            _rows_stmt(kind, candidates, viewer, filters)
+            .add_columns(candidates.c.window_rows)
+            .order_by(*order)
+            .limit(need)
         ).all()
         if len(rows) >= need:
             return rows
-        # Fewer than the window: either all matches are in (done) or some
-        # were filtered out; count the window to know which.
-        seen = db.session.scalar(
-            sa.select(sa.func.count()).select_from(
-                engine.matches(kind, sort, window, RANKED_MATCHES).subquery()
-            )
-        )
+        # A short page: either the window held every match (done) or
+        # visibility removed some; a full window means there may be more.
+        if rows:
+            seen = rows[0].window_rows
+        else:
+            seen = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
         if seen < window:
             return rows
     everything = engine.matches(kind, sort, None).subquery("cand")
