@@ -146,16 +146,9 @@ def test_similar_endpoint_lists_open_proposals_of_the_round(client, make_round, 
     p = make_proposal(round=r, title="Weekly newsletter for members")
     make_proposal(title="Weekly newsletter elsewhere")
     data = client.get(f"/rounds/{r.slug}/similar?title=a+newsletter", headers=JSON).get_json()
-    assert data["proposals"] == [
-        {
-            "id": p.id,
-            "number": p.number,
-            "label": p.label,
-            "title": p.title,
-            "supporter_count": 1,
-            "url": f"/proposals/{p.id}",
-        }
-    ]
+    (found,) = data["proposals"]
+    assert found["id"] == p.id and found["number"] == p.number and found["title"] == p.title
+    assert found["supporter_count"] == 1 and found["url"] == f"/proposals/{p.id}"
     assert client.get("/rounds/nowhere/similar?title=x").status_code == 404
 
 

@@ -8,6 +8,7 @@ from flask_login import current_user
 from ..errors import wants_json
 from ..models import ProposalState
 from ..moderation.queries import thread_contexts
+from ..proposals.routes import _proposal_summary
 from ..services import proposals as proposal_svc
 from ..services import search as svc
 from ..web import date_arg, page_arg
@@ -117,15 +118,5 @@ def similar(slug):
     """Open proposals of the round whose words are like `title` (JSON, for the submit form)."""
     round_ = proposal_svc.get_round(slug)
     found = svc.similar_proposals(round_, request.args.get("title", ""), _viewer())
-    return jsonify(proposals=[similar_json(p) for p in found])
-
-
-def similar_json(proposal) -> dict:
-    return {
-        "id": proposal.id,
-        "number": proposal.number,
-        "label": proposal.label,
-        "title": proposal.title,
-        "supporter_count": proposal.supporter_count,
-        "url": url_for("proposals.show", proposal_id=proposal.id),
-    }
+    # The proposals' one JSON shape, as on the round and proposal pages.
+    return jsonify(proposals=[_proposal_summary(p, _viewer()) for p in found])

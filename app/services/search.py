@@ -501,7 +501,9 @@ def similar_proposals(round_: Round, title: str, viewer, limit: int = SIMILAR_SH
     found = {
         p.id: p
         for p in db.session.scalars(
-            sa.select(Proposal).where(Proposal.id.in_(ids)).options(so.joinedload(Proposal.author))
+            sa.select(Proposal)
+            .where(Proposal.id.in_(ids))
+            .options(so.joinedload(Proposal.author), so.joinedload(Proposal.successor))
         )
     }
     return [found[i] for i in ids if i in found]

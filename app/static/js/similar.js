@@ -33,7 +33,7 @@
       "support in one place. You may still submit yours.";
     proposals.forEach(function (p) {
       var item = document.createElement("li");
-      item.appendChild(link(p.url, p.label + ": " + p.title));
+      item.appendChild(link(p.url, "Proposal " + p.number + ": " + p.title));
       var count = document.createElement("span");
       count.className = "muted";
       count.textContent = " · " + plural(p.supporter_count) + " · ";
