@@ -309,7 +309,9 @@ def _rows_stmt(kind: str, source, viewer, filters: Filters):
 
 def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first."""
-    order = (sa.desc("score"), sa.desc("id"))
+    def order(source):
+        return source.c.score.desc(), source.c.id.desc()
+
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
         matches = engine.matches(kind, sort, window, RANKED_MATCHES).subquery("matches")
@@ -320,7 +322,7 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
         rows = db.session.execute(
             _rows_stmt(kind, candidates, viewer, filters)
             .add_columns(candidates.c.window_rows)
-            .order_by(*order)
+            .order_by(*order(candidates))
             .limit(need)
         ).all()
         if len(rows) >= need:
@@ -335,7 +337,7 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
             return rows
     everything = engine.matches(kind, sort, None).subquery("cand")
     return db.session.execute(
-        _rows_stmt(kind, everything, viewer, filters).order_by(*order).limit(need)
+        _rows_stmt(kind, everything, viewer, filters).order_by(*order(everything)).limit(need)
     ).all()
 
 
