@@ -309,6 +309,7 @@ def _rows_stmt(kind: str, source, viewer, filters: Filters):
 
 def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first."""
+
     def order(source):
         return source.c.score.desc(), source.c.id.desc()
 
