@@ -158,6 +158,22 @@ def search_reindex():
     click.echo("Rebuilt the search index; it matches the rows.")
 
 
+@search_cli.command("check")
+def search_check():
+    """Compare every token of the index with the rows' text (holds SQLite's write lock)."""
+    from .models import search_index
+
+    with db.engine.connect() as conn:
+        problems = search_index.check(conn, deep=True)
+        conn.rollback()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        click.echo("Run `flask search reindex` to rebuild the index.")
+        sys.exit(1)
+    click.echo("The search index matches the rows, token for token.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(check_command)
     app.cli.add_command(search_cli)

@@ -379,15 +379,34 @@ def test_check_reports_a_stale_index(make_comment, db):
     comment = make_comment(body="Original words")
     conn = db.session.connection()
     conn.exec_driver_sql("DROP TRIGGER comments_fts_au")
+    assert any("comments_fts_au is missing" in p for p in search_index.check(conn))
     conn.execute(
         sa.text("UPDATE comments SET body = 'changed words' WHERE id = :id"), {"id": comment.id}
     )
-    problems = search_index.check(conn)
-    assert any("comments_fts" in p for p in problems)
-    search_index.rebuild(conn)
+    # The trigger is back; the indexed text is still the old one.
+    for sql in search_index.create_statements("sqlite"):
+        conn.exec_driver_sql(sql)
     assert search_index.check(conn) == []
+    assert any("differs" in p for p in search_index.check(conn, deep=True))
+    search_index.rebuild(conn)
+    assert search_index.check(conn, deep=True) == []
     db.session.commit()
     assert found(None, "changed") == [("comment", comment.id)]
+
+
+@pytest.mark.sqlite_only
+def test_check_reports_rows_missing_from_the_index(make_comment, db):
+    make_comment(body="Indexed")
+    conn = db.session.connection()
+    search_index.suspend_upkeep(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO comments (thread_id, path, depth, body, status, created_at) "
+        "SELECT thread_id, '999999', 0, 'Unindexed', 'published', created_at FROM comments"
+    )
+    assert any("1 comments rows are not in the index" in p for p in search_index.check(conn))
+    search_index.resume_upkeep(conn)
+    assert search_index.check(conn, deep=True) == []
+    db.session.rollback()
 
 
 @pytest.mark.postgresql_only

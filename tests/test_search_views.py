@@ -194,6 +194,13 @@ def test_flask_search_reindex(app, make_proposal):
     assert "matches the rows" in result.output
 
 
+def test_flask_search_check(app, make_proposal):
+    make_proposal(title="Checked words")
+    result = app.test_cli_runner().invoke(args=["search", "check"])
+    assert result.exit_code == 0, result.output
+    assert "token for token" in result.output
+
+
 @pytest.mark.sqlite_only
 def test_flask_check_reports_and_fixes_a_stale_index(app, db, make_comment):
     comment = make_comment(body="Before")
