@@ -11,6 +11,7 @@ from ..moderation.queries import thread_contexts
 from ..proposals.routes import _proposal_summary
 from ..services import proposals as proposal_svc
 from ..services import search as svc
+from ..services.search_query import clean
 from ..web import date_arg, page_arg
 from . import bp
 
@@ -68,7 +69,8 @@ def search():
     )
     page = page_arg()
     if notes:
-        result = svc.SearchPage(text=request.args.get("q", ""), sort="relevance", filters=filters)
+        text = clean(request.args.get("q", ""))
+        result = svc.SearchPage(text=text, sort="relevance", filters=filters)
     else:
         result = svc.search(
             _viewer(),
