@@ -153,13 +153,11 @@ class _Engine:
         return self.expression if self.expression is not None else self.text
 
     def matches(
-        self, kind: str, sort: str, limit: int | None, ranked: int | None = None
+        self, kind: str, sort: str, limit: int | None, floor: int | None = None
     ) -> sa.TextClause:
         """(id, score) of the rows matching, best or newest first; all of them without a limit.
 
-        With `ranked`, relevance is worked out among the newest `ranked`
-        matches only (the engine walks its posting list newest first to
-        find where they start), so a common word costs the same as a rare one.
+        With `floor`, only the matches with a greater id (see `floor()`).
         """
         table = _TABLES[kind]
         params = {"q": self._param}
@@ -168,11 +166,7 @@ class _Engine:
             score = "-rank" if sort == "relevance" else "rowid"
             order = "rank" if sort == "relevance" else "rowid DESC"
             sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
-            floor = (
-                f"(SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
-                "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked)"
-            )
-            sql_floor = f" AND rowid > coalesce({floor}, 0)"
+            id_column = "rowid"
         else:
             score = f"ts_rank({SEARCH_COLUMN}, {self._tsquery()})" if sort == "relevance" else "id"
             order = "score DESC, id DESC" if sort == "relevance" else "id DESC"
@@ -180,14 +174,10 @@ class _Engine:
                 f"SELECT id, {score} AS score FROM {table} "  # nosec B608
                 f"WHERE {SEARCH_COLUMN} @@ {self._tsquery()}"
             )
-            floor = (
-                f"(SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ {self._tsquery()} "  # nosec B608
-                "ORDER BY id DESC LIMIT 1 OFFSET :ranked)"
-            )
-            sql_floor = f" AND id > coalesce({floor}, 0)"
-        if ranked is not None and sort == "relevance":
-            sql += sql_floor
-            params["ranked"] = ranked
+            id_column = "id"
+        if floor is not None:
+            sql += f" AND {id_column} > :floor"
+            params["floor"] = floor
         if limit is not None:
             sql += f" ORDER BY {order} LIMIT :limit"
             params["limit"] = limit
@@ -196,6 +186,28 @@ class _Engine:
             .bindparams(**params)
             .columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
         )
+
+    def floor(self, kind: str, ranked: int) -> int | None:
+        """The id below the newest `ranked` matches (None: there are no more than that).
+
+        Relevance is worked out above it only, so ranking a word found in
+        every tenth comment costs what it costs for a rare word: the engine
+        walks its posting list (FTS5) or the primary key (PostgreSQL, for
+        common words) newest first and stops there.
+        """
+        table = _TABLES[kind]
+        if self.dialect == "sqlite":
+            fts = BY_TABLE[table].fts
+            sql = (
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+                "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"
+            )
+        else:
+            sql = (
+                f"SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ {self._tsquery()} "  # nosec B608
+                "ORDER BY id DESC LIMIT 1 OFFSET :ranked"
+            )
+        return db.session.scalar(sa.text(sql), {"q": self._param, "ranked": ranked})
 
     def highlights(self, kind: str, ids: list[int]) -> dict[int, tuple[Markup, Markup]]:
         """Highlighted title and snippet of each row, safe to put in a page."""
@@ -315,7 +327,8 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
 
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        matches = engine.matches(kind, sort, window, RANKED_MATCHES).subquery("matches")
+        floor = engine.floor(kind, RANKED_MATCHES) if sort == "relevance" else None
+        matches = engine.matches(kind, sort, window, floor).subquery("matches")
         # Each row also says how many candidates the window held.
         candidates = sa.select(
             matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
