@@ -86,6 +86,7 @@ def _register_blueprints(app: Flask) -> None:
     from .main import bp as main_bp
     from .moderation import bp as moderation_bp
     from .proposals import bp as proposals_bp
+    from .search import bp as search_bp
     from .users import bp as users_bp
 
     app.register_blueprint(main_bp)
@@ -94,6 +95,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(articles_bp)
     app.register_blueprint(moderation_bp)
     app.register_blueprint(users_bp)
+    app.register_blueprint(search_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

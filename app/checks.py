@@ -60,8 +60,12 @@ class Problem:
     # False when the right value cannot be worked out safely (a cycle, a clash).
     fixable: bool = True
     note: str = ""
+    # A problem that is no single column's value (the search index) says itself.
+    message: str = ""
 
     def line(self) -> str:
+        if self.message:
+            return self.message
         text = f"{self.table} {self.row_id}: {self.column} is {self.stored!r}, should be "
         text += f"{self.expected!r}"
         if self.note:
@@ -125,6 +129,7 @@ def _collect() -> CheckReport:
     _check_round_numbers(report)
     _check_threads_and_comments(report)
     _check_touch_triggers(report)
+    _check_search_index(report)
     return report
 
 
@@ -134,6 +139,18 @@ def _check_touch_triggers(report: CheckReport) -> None:
     for name in sorted(missing):
         report.problems.append(
             Problem("triggers", 0, name, "missing", "present", note="cached pages could go stale")
+        )
+
+
+def _check_search_index(report: CheckReport) -> None:
+    """The full-text index holds exactly the rows' current text (fixed by a rebuild)."""
+    from .models import search_index
+
+    problems = search_index.check(db.session.connection())
+    report.checked["search indexes"] = len(search_index.INDEXED)
+    for message in problems:
+        report.problems.append(
+            Problem("search", 0, "index", None, None, message=message + "; --fix rebuilds it")
         )
 
 
@@ -346,7 +363,12 @@ def _apply(problems: list[Problem]) -> None:
         connection = db.session.connection()
         drop_touch_triggers(connection)
         install_touch_triggers(connection)
-    fixable = [p for p in problems if p.fixable and p.table != "triggers"]
+    if any(p.table == "search" for p in problems):
+        from .models import search_index
+
+        search_index.rebuild(db.session.connection())
+    problems = [p for p in problems if p.table not in ("search", "triggers")]
+    fixable = [p for p in problems if p.fixable]
     paths = [p for p in fixable if p.table == "comments" and p.column == "path"]
     if paths:
         # Move the rows out of the way first: (thread_id, path) is unique.

@@ -138,8 +138,45 @@ def check_command(fix):
         sys.exit(1)
 
 
+@click.group("search")
+def search_cli():
+    """The full-text search index."""
+
+
+@search_cli.command("reindex")
+def search_reindex():
+    """Rebuild the search index from the rows (recreating what is missing)."""
+    from .models import search_index
+
+    with db.engine.begin() as conn:
+        search_index.rebuild(conn)
+        problems = search_index.check(conn)
+    for line in problems:
+        click.echo(line)
+    if problems:
+        sys.exit(1)
+    click.echo("Rebuilt the search index; it matches the rows.")
+
+
+@search_cli.command("check")
+def search_check():
+    """Compare every token of the index with the rows' text (holds SQLite's write lock)."""
+    from .models import search_index
+
+    with db.engine.connect() as conn:
+        problems = search_index.check(conn, deep=True)
+        conn.rollback()
+    for line in problems:
+        click.echo(line)
+    if problems:
+        click.echo("Run `flask search reindex` to rebuild the index.")
+        sys.exit(1)
+    click.echo("The search index matches the rows, token for token.")
+
+
 def register_cli(app: Flask) -> None:
     app.cli.add_command(check_command)
+    app.cli.add_command(search_cli)
     app.cli.add_command(users_cli)
     app.cli.add_command(seed)
     app.cli.add_command(backup_command)

@@ -5,7 +5,7 @@ from werkzeug.routing import IntegerConverter
 
 from .models.types import DB_INT_MAX, db_id
 
-__all__ = ["DB_INT_MAX", "DbIntConverter", "db_id", "page_arg"]
+__all__ = ["DB_INT_MAX", "DbIntConverter", "date_arg", "db_id", "page_arg"]
 
 
 class DbIntConverter(IntegerConverter):
@@ -23,3 +23,20 @@ def page_arg(name: str = "page") -> int:
     """A 1-based page number from the query string (1 when missing or absurd)."""
     value = request.args.get(name, 1, type=int)
     return value if value and 0 < value <= DB_INT_MAX else 1
+
+
+def date_arg(name: str):
+    """A YYYY-MM-DD date from the query string as a datetime (None when missing; 400 if bad)."""
+    from datetime import datetime
+
+    from flask import abort
+
+    raw = request.args.get(name, "")
+    if not raw:
+        return None
+    if len(raw) != 10 or not raw.isascii():
+        abort(400, f"{name}: give a date as YYYY-MM-DD.")
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d")
+    except ValueError:
+        abort(400, f"{name}: give a date as YYYY-MM-DD.")

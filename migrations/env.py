@@ -84,6 +84,11 @@ def run_migrations_online():
     conf_args = current_app.extensions["migrate"].configure_args
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
+    if conf_args.get("include_object") is None:
+        # The search index (FTS5 tables, tsvector columns) is not on the models.
+        from app.models.search_index import include_object
+
+        conf_args["include_object"] = include_object
 
     connectable = get_engine()
 

@@ -3,6 +3,7 @@
 import sqlalchemy as sa
 
 from ..extensions import db
+from . import search_index as _search_schema
 from .moderation import ModerationAction, Report, ReportReason, ReportStatus
 from .notification import Notification
 from .proposal import (
@@ -20,6 +21,8 @@ from .proposal import (
 )
 from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
 from .user import Role, User
+
+_search_schema.listen(db.metadata)
 
 __all__ = [
     "Article",

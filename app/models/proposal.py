@@ -223,6 +223,13 @@ class Proposal(RowVersioned, db.Model):
         """Hidden proposals are shown in full only to moderators."""
         return not self.is_hidden or (_is_member(user) and user.is_moderator)
 
+    @classmethod
+    def visible_clause(cls, user):
+        """SQL twin of is_visible_to: the proposals `user` sees in full."""
+        if _is_member(user) and user.is_moderator:
+            return sa.true()
+        return cls.is_hidden.is_(False)
+
     def why_not_cosign(self, user, signed: bool = False, now=None) -> str | None:
         """Why `user` may not co-sign (None: they may). `signed`: they already have."""
         if not _is_member(user):

@@ -77,6 +77,11 @@ class Thread(RowVersioned, db.Model):
         """A hidden thread shows to moderators only."""
         return self.state != ThreadState.hidden or _is_moderator(user)
 
+    @classmethod
+    def visible_clause(cls, user):
+        """SQL twin of is_visible_to."""
+        return sa.true() if _is_moderator(user) else cls.state != ThreadState.hidden
+
     def can_comment(self, user) -> bool:
         """Whether `user` may post a comment here (signed in, not suspended, thread open)."""
         user = _member(user)
@@ -191,6 +196,15 @@ class Comment(RowVersioned, db.Model):
     def shows_text_to(self, user) -> bool:
         """Hidden and deleted comments keep their text for moderators only."""
         return not self.is_placeholder or _is_moderator(user)
+
+    @classmethod
+    def text_visible_clause(cls, user):
+        """SQL twin of is_visible_to and shows_text_to together: whose text `user` may read.
+
+        (A visitor's own pending guest comment is left out: it is known only
+        to their session, and a list of results is no place to show it.)
+        """
+        return sa.true() if _is_moderator(user) else cls.status == CommentStatus.published
 
     def is_author(self, user) -> bool:
         user = _member(user)

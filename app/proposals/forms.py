@@ -39,6 +39,8 @@ class ProposalForm(FlaskForm):
         ],
     )
     submit = SubmitField("Submit proposal")
+    # Without JavaScript, the way to see similar proposals before submitting.
+    preview = SubmitField("Preview and check for similar proposals")
 
 
 class WithdrawForm(FlaskForm):

@@ -28,6 +28,7 @@ from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
+from ..services import search as search_svc
 from ..timeutil import as_utc
 from ..web import db_id, page_arg
 from . import bp
@@ -223,6 +224,13 @@ def submit(slug):
         raise InvalidState(refusal)
     form = ProposalForm()
     status = 400 if form.is_submitted() else 200
+    if form.preview.data and form.validate_on_submit():
+        # A preview creates nothing: the text as it will read, and the
+        # round's open proposals like it, to co-sign instead if one fits.
+        similar = search_svc.similar_proposals(round_, form.title.data, current_user)
+        return render_template(
+            "proposals/submit.html", form=form, round=round_, preview=True, similar=similar
+        )
     if form.validate_on_submit():
         proposal, refused = attempt(
             form,

@@ -43,6 +43,9 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"/users/{site.author.username}",
             "/proposals/999999",
             "/no-such-page",
+            "/search",
+            "/search?q=convention",
+            "/search?q=zzzznothing",
         ],
         "member": [
             f"/proposals/{opened}",
@@ -68,6 +71,7 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"/users/{site.member.username}",
             article,
             f"/proposals/{opened}",
+            "/search?q=the&sort=newest",
         ],
         "admin": [
             "/moderation/roles",

@@ -1,0 +1,525 @@
+"""Full-text search over proposals, comments and articles, and similar proposals.
+
+A search runs in two steps per kind of result:
+
+1. Candidates from the index alone, best first (FTS5 `rank`, PostgreSQL
+   `ts_rank`) or newest first (by id), a small window of them (no base rows
+   are read to rank them, and nothing is counted).
+2. The base rows of those candidates, filtered by visibility (the models'
+   own `visible_clause`s) and by the searcher's filters.
+
+When the filters remove too many candidates to fill the page, or when a
+restrictive filter (round, state, author, dates) is set, step 2 joins the
+whole match set instead. Pages are "more results" pages: each kind reads at
+most offset + page size + 1 rows, and the extra row says whether there is a
+next page.
+
+Snippets and highlighted titles are made by the engine (FTS5 `snippet()`,
+PostgreSQL `ts_headline`) for the shown rows only, with random markers that
+are turned into <mark> after the whole text was HTML-escaped: nothing of
+the content's own HTML survives.
+"""
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from markupsafe import Markup, escape
+
+from ..extensions import db
+from ..models import (
+    Article,
+    Comment,
+    CommentStatus,
+    Proposal,
+    ProposalState,
+    Round,
+    Thread,
+    ThreadState,
+    User,
+)
+from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN
+from ..models.user import username_key
+from . import search_query as q
+
+KINDS = ("proposal", "comment", "article")
+SORTS = ("relevance", "newest")
+PER_PAGE = 20
+# Deeper pages are refused: each one re-reads the pages before it.
+MAX_PAGE = 50
+SIMILAR_SHOWN = 5
+# Step 1 reads this many candidates per row the page needs (plus a few).
+WINDOW_FACTOR = 3
+WINDOW_EXTRA = 20
+SNIPPET_WORDS = 24
+# Unfiltered relevance ranks the newest this many matches of each kind (all
+# of them for any word rarer than that): ranking costs the same for a word
+# in every tenth comment as for a rare one, and recent matches win ties.
+RANKED_MATCHES = 2_000
+# Short common words say nothing about whether two titles are alike.
+STOP_WORDS = frozenset(
+    "a an and are as at be but by for from has have in into is it its of on or our so "
+    "that the their this to was we were will with".split()
+)
+_TABLES = {"proposal": "proposals", "comment": "comments", "article": "articles"}
+_MODELS = {"proposal": Proposal, "comment": Comment, "article": Article}
+
+
+@dataclass
+class Filters:
+    kind: str | None = None
+    round: Round | None = None
+    state: ProposalState | None = None
+    author: User | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    @property
+    def restrictive(self) -> bool:
+        return any(
+            v is not None for v in (self.round, self.state, self.author, self.since, self.until)
+        )
+
+    def kinds(self) -> list[str]:
+        kinds = [self.kind] if self.kind else list(KINDS)
+        if self.round is not None or self.state is not None or self.author is not None:
+            # Articles belong to no round, have no state and no member author.
+            kinds = [k for k in kinds if k != "article"]
+        return kinds
+
+
+@dataclass
+class Hit:
+    kind: str
+    id: int
+    score: float
+    created_at: datetime
+    obj: object = None
+    title: Markup = Markup("")
+    snippet: Markup = Markup("")
+    url: str = ""
+    context_title: str | None = None
+    context_url: str | None = None
+    author: str | None = None
+    # For moderators: why others do not see this result.
+    marks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SearchPage:
+    text: str
+    sort: str
+    filters: Filters
+    page: int = 1
+    per_page: int = PER_PAGE
+    hits: list[Hit] = field(default_factory=list)
+    has_more: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def searched(self) -> bool:
+        return bool(self.text)
+
+
+# --- the engines ----------------------------------------------------------------------
+
+
+class _Engine:
+    """Step 1 and the snippets, on one database."""
+
+    def __init__(self, dialect: str, text: str, expression: str | None = None):
+        self.dialect = dialect
+        self.text = text
+        # SQLite: an FTS5 expression; PostgreSQL: websearch text, or with
+        # `expression` a to_tsquery text.
+        self.expression = expression
+
+    @property
+    def empty(self) -> bool:
+        """Nothing to look for (no words, or only excluded ones)."""
+        if self.expression is not None:
+            return not self.expression
+        return not q.parse(self.text)
+
+    def _tsquery(self) -> str:
+        if self.expression is not None:
+            return f"to_tsquery('{PG_CONFIG}', :q)"
+        return f"websearch_to_tsquery('{PG_CONFIG}', :q)"
+
+    @property
+    def _param(self) -> str:
+        return self.expression if self.expression is not None else self.text
+
+    def matches(
+        self, kind: str, sort: str, limit: int | None, floor: int | None = None
+    ) -> sa.TextClause:
+        """(id, score) of the rows matching, best or newest first; all of them without a limit.
+
+        With `floor`, only the matches with a greater id (see `floor()`).
+        """
+        table = _TABLES[kind]
+        params = {"q": self._param}
+        if self.dialect == "sqlite":
+            fts = BY_TABLE[table].fts
+            score = "-rank" if sort == "relevance" else "rowid"
+            order = "rank" if sort == "relevance" else "rowid DESC"
+            sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
+            id_column = "rowid"
+        else:
+            score = f"ts_rank({SEARCH_COLUMN}, {self._tsquery()})" if sort == "relevance" else "id"
+            order = "score DESC, id DESC" if sort == "relevance" else "id DESC"
+            sql = (
+                f"SELECT id, {score} AS score FROM {table} "  # nosec B608
+                f"WHERE {SEARCH_COLUMN} @@ {self._tsquery()}"
+            )
+            id_column = "id"
+        if floor is not None:
+            sql += f" AND {id_column} > :floor"
+            params["floor"] = floor
+        if limit is not None:
+            sql += f" ORDER BY {order} LIMIT :limit"
+            params["limit"] = limit
+        return (
+            sa.text(sql)
+            .bindparams(**params)
+            .columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
+        )
+
+    def floor(self, kind: str, ranked: int) -> int | None:
+        """The id below the newest `ranked` matches (None: there are no more than that).
+
+        Relevance is worked out above it only, so ranking a word found in
+        every tenth comment costs what it costs for a rare word: the engine
+        walks its posting list (FTS5) or the primary key (PostgreSQL, for
+        common words) newest first and stops there.
+        """
+        table = _TABLES[kind]
+        if self.dialect == "sqlite":
+            fts = BY_TABLE[table].fts
+            sql = (
+                f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+                "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"
+            )
+        else:
+            sql = (
+                f"SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ {self._tsquery()} "  # nosec B608
+                "ORDER BY id DESC LIMIT 1 OFFSET :ranked"
+            )
+        return db.session.scalar(sa.text(sql), {"q": self._param, "ranked": ranked})
+
+    def highlights(self, kind: str, ids: list[int]) -> dict[int, tuple[Markup, Markup]]:
+        """Highlighted title and snippet of each row, safe to put in a page."""
+        if not ids:
+            return {}
+        item = BY_TABLE[_TABLES[kind]]
+        nonce = secrets.token_hex(6)
+        start, stop = f"zzs{nonce}zz", f"zze{nonce}zz"
+        has_title = "title" in item.columns
+        body_col = item.columns.index("body")
+        params = {"q": self._param, "s": start, "e": stop}
+        if self.dialect == "sqlite":
+            title = f"highlight({item.fts}, 0, :s, :e)" if has_title else "''"
+            snippet = f"snippet({item.fts}, {body_col}, :s, :e, '…', {SNIPPET_WORDS})"
+            sql = (
+                f"SELECT rowid, {title}, {snippet} FROM {item.fts} "  # nosec B608
+                f"WHERE {item.fts} MATCH :q AND rowid IN :ids"
+            )
+        else:
+            options = f"StartSel={start}, StopSel={stop}"
+            params["opts"] = f"{options}, MaxWords=35, MinWords=12, MaxFragments=2"
+            params["all"] = f"{options}, HighlightAll=true"
+            title = (
+                f"ts_headline('{PG_CONFIG}', title, {self._tsquery()}, :all)" if has_title else "''"
+            )
+            snippet = f"ts_headline('{PG_CONFIG}', body, {self._tsquery()}, :opts)"
+            sql = f"SELECT id, {title}, {snippet} FROM {item.table} WHERE id IN :ids"  # nosec B608
+        stmt = sa.text(sql).bindparams(sa.bindparam("ids", expanding=True))
+        rows = db.session.execute(stmt, {**params, "ids": ids})
+        return {
+            row[0]: (_marked(row[1] or "", start, stop), _marked(row[2] or "", start, stop))
+            for row in rows
+        }
+
+
+def _marked(text: str, start: str, stop: str) -> Markup:
+    """Escape everything, then turn the engine's markers into <mark>."""
+    escaped = str(escape(text))
+    opened = escaped.count(start)
+    html = escaped.replace(start, "<mark>").replace(stop, "</mark>")
+    # The engine pairs its markers; a cut snippet may not: close what is open.
+    html += "</mark>" * max(0, opened - escaped.count(stop))
+    return Markup(html)  # nosec B704 - escaped above; only our own <mark> tags added
+
+
+def _engine(text: str) -> _Engine:
+    dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+        return _Engine(dialect, text, q.fts5_expression(q.parse(text)) or "")
+    return _Engine(dialect, text)
+
+
+# --- step 2: the base rows, visible and filtered ----------------------------------------
+
+
+def _owner_proposal():
+    return so.aliased(Proposal, name="owner_proposal")
+
+
+def _rows_stmt(kind: str, source, viewer, filters: Filters):
+    """(id, score, created_at) of the `source` rows of `kind` that `viewer` may find."""
+    if kind == "proposal":
+        stmt = (
+            sa.select(source.c.id, source.c.score, Proposal.created_at)
+            .join(Proposal, Proposal.id == source.c.id)
+            .where(Proposal.visible_clause(viewer))
+        )
+        if filters.round is not None:
+            stmt = stmt.where(Proposal.round_id == filters.round.id)
+        if filters.state is not None:
+            stmt = stmt.where(Proposal.state == filters.state)
+        if filters.author is not None:
+            stmt = stmt.where(Proposal.author_id == filters.author.id)
+        created = Proposal.created_at
+    elif kind == "comment":
+        owner = _owner_proposal()
+        stmt = (
+            sa.select(source.c.id, source.c.score, Comment.created_at)
+            .join(Comment, Comment.id == source.c.id)
+            .join(Thread, Thread.id == Comment.thread_id)
+            .outerjoin(owner, owner.thread_id == Comment.thread_id)
+            .where(
+                Comment.text_visible_clause(viewer),
+                Thread.visible_clause(viewer),
+                sa.or_(owner.id.is_(None), owner.visible_clause(viewer)),
+                # A moved sub-thread's placeholder has no text of its own.
+                Comment.moved_to_thread_id.is_(None),
+            )
+        )
+        if filters.round is not None:
+            stmt = stmt.where(owner.round_id == filters.round.id)
+        if filters.state is not None:
+            stmt = stmt.where(owner.state == filters.state)
+        if filters.author is not None:
+            stmt = stmt.where(Comment.author_id == filters.author.id)
+        created = Comment.created_at
+    else:
+        stmt = (
+            sa.select(source.c.id, source.c.score, Article.created_at)
+            .join(Article, Article.id == source.c.id)
+            .join(Thread, Thread.id == Article.thread_id)
+            .where(Thread.visible_clause(viewer))
+        )
+        created = Article.created_at
+    if filters.since is not None:
+        stmt = stmt.where(created >= filters.since)
+    if filters.until is not None:
+        stmt = stmt.where(created < filters.until)
+    return stmt
+
+
+def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
+    """Up to `need` (id, score, created_at) rows of `kind`, best or newest first."""
+
+    def order(source):
+        return source.c.score.desc(), source.c.id.desc()
+
+    if not filters.restrictive:
+        window = need * WINDOW_FACTOR + WINDOW_EXTRA
+        floor = engine.floor(kind, RANKED_MATCHES) if sort == "relevance" else None
+        matches = engine.matches(kind, sort, window, floor).subquery("matches")
+        # Each row also says how many candidates the window held.
+        candidates = sa.select(
+            matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
+        ).subquery("cand")
+        rows = db.session.execute(
+            _rows_stmt(kind, candidates, viewer, filters)
+            .add_columns(candidates.c.window_rows)
+            .order_by(*order(candidates))
+            .limit(need)
+        ).all()
+        if len(rows) >= need:
+            return rows
+        # A short page: either the window held every match (done) or
+        # visibility removed some; a full window means there may be more.
+        if rows:
+            seen = rows[0].window_rows
+        else:
+            seen = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
+        if seen < window:
+            return rows
+    everything = engine.matches(kind, sort, None).subquery("cand")
+    return db.session.execute(
+        _rows_stmt(kind, everything, viewer, filters).order_by(*order(everything)).limit(need)
+    ).all()
+
+
+# --- the search ---------------------------------------------------------------------------
+
+
+def resolve_filters(
+    *,
+    kind: str = "",
+    round_slug: str = "",
+    state: str = "",
+    author: str = "",
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> tuple[Filters, list[str]]:
+    """Filters from request values; unknown names give a note and match nothing."""
+    notes: list[str] = []
+    # NUL and other control characters name nothing (and PostgreSQL refuses NUL).
+    round_slug, author = q.clean(round_slug), q.clean(author)
+    filters = Filters(
+        kind=kind if kind in KINDS else None,
+        state=ProposalState(state) if state in {s.value for s in ProposalState} else None,
+        since=since,
+        until=until,
+    )
+    if round_slug:
+        filters.round = db.session.scalar(sa.select(Round).where(Round.slug == round_slug))
+        if filters.round is None:
+            notes.append(f"There is no round “{round_slug}”.")
+    if author:
+        filters.author = db.session.scalar(
+            sa.select(User).where(User.username_key == username_key(author))
+        )
+        if filters.author is None or not filters.author.email_confirmed:
+            filters.author = None
+            notes.append(f"No member is called “{author}”.")
+    return filters, notes
+
+
+def search(
+    viewer, text: str, filters: Filters, sort: str = "relevance", page: int = 1
+) -> SearchPage:
+    """One page of what `viewer` may find for `text` (the websearch language)."""
+    text = q.clean(text)
+    sort = sort if sort in SORTS else "relevance"
+    result = SearchPage(text=text, sort=sort, filters=filters, page=page)
+    if not text:
+        return result
+    if page > MAX_PAGE:
+        result.notes.append(f"Results stop at page {MAX_PAGE}: narrow the search.")
+        return result
+    engine = _engine(text)
+    if engine.empty:
+        result.notes.append("Type at least one word to look for (not only -excluded ones).")
+        return result
+    offset = (page - 1) * PER_PAGE
+    need = offset + PER_PAGE + 1
+    found: list[Hit] = []
+    for kind in filters.kinds():
+        for row in _find(engine, kind, sort, viewer, filters, need):
+            found.append(Hit(kind, row.id, row.score, row.created_at))
+    if sort == "relevance":
+        found.sort(key=lambda h: (h.score, h.created_at), reverse=True)
+    else:
+        found.sort(key=lambda h: (h.created_at, h.id), reverse=True)
+    result.has_more = len(found) > offset + PER_PAGE
+    result.hits = found[offset : offset + PER_PAGE]
+    _fill(engine, result.hits, viewer)
+    return result
+
+
+def _fill(engine: _Engine, hits: list[Hit], viewer) -> None:
+    """Load what each shown hit displays, in a fixed number of queries (links: the view)."""
+    by_kind: dict[str, list[Hit]] = {}
+    for hit in hits:
+        by_kind.setdefault(hit.kind, []).append(hit)
+    loaders = {
+        "proposal": (so.joinedload(Proposal.author), so.joinedload(Proposal.round)),
+        "comment": (so.joinedload(Comment.author), so.joinedload(Comment.thread)),
+        "article": (so.joinedload(Article.thread),),
+    }
+    owners: dict[int, Proposal] = {}
+    for kind, group in by_kind.items():
+        model = _MODELS[kind]
+        ids = [h.id for h in group]
+        objs = {
+            o.id: o
+            for o in db.session.scalars(
+                sa.select(model).where(model.id.in_(ids)).options(*loaders[kind])
+            ).unique()
+        }
+        marks = engine.highlights(kind, ids)
+        for hit in group:
+            hit.obj = objs[hit.id]
+            hit.title, hit.snippet = marks.get(hit.id, (Markup(""), Markup("")))
+        if kind == "comment":
+            thread_ids = {h.obj.thread_id for h in group}
+            owners = {
+                p.thread_id: p
+                for p in db.session.scalars(
+                    sa.select(Proposal).where(Proposal.thread_id.in_(thread_ids))
+                )
+            }
+    for hit in hits:
+        _describe(hit, owners, viewer)
+
+
+def _describe(hit: Hit, owners: dict[int, Proposal], viewer) -> None:
+    obj = hit.obj
+    if hit.kind == "proposal":
+        hit.author = obj.author.display_name
+        hit.context_title = f"{obj.label} in {obj.round.title}"
+        if obj.is_hidden:
+            hit.marks.append("Proposal hidden by a moderator")
+    elif hit.kind == "comment":
+        hit.author = obj.display_name
+        if obj.status != CommentStatus.published:
+            hit.marks.append(f"Comment {obj.status.value}")
+        if obj.thread.state == ThreadState.hidden:
+            hit.marks.append("In a hidden thread")
+        owner = owners.get(obj.thread_id)
+        if owner is not None and owner.is_hidden:
+            hit.marks.append("On a hidden proposal")
+    else:
+        hit.author = obj.author_name
+        if obj.thread.state == ThreadState.hidden:
+            hit.marks.append("Article thread hidden")
+    if not hit.title:
+        hit.title = escape(getattr(obj, "title", "") or "")
+
+
+# --- similar proposals -----------------------------------------------------------------------
+
+
+def similar_proposals(round_: Round, title: str, viewer, limit: int = SIMILAR_SHOWN):
+    """Open, visible proposals of `round_` that share words with `title`, most alike first."""
+    words = [w for w in q.title_words(title) if len(w) > 2 and w not in STOP_WORDS]
+    if not words:
+        return []
+    dialect = db.engine.dialect.name
+    if dialect == "sqlite":
+        engine = _Engine(dialect, title, q.fts5_any(words))
+    else:
+        engine = _Engine(dialect, title, q.pg_any(words))
+    everything = engine.matches("proposal", "relevance", None).subquery("cand")
+    ids = (
+        db.session.execute(
+            sa.select(everything.c.id)
+            .join(Proposal, Proposal.id == everything.c.id)
+            .where(
+                Proposal.round_id == round_.id,
+                Proposal.state == ProposalState.open,
+                Proposal.is_hidden.is_(False),
+            )
+            .order_by(everything.c.score.desc(), everything.c.id.desc())
+            .limit(limit)
+        )
+        .scalars()
+        .all()
+    )
+    if not ids:
+        return []
+    found = {
+        p.id: p
+        for p in db.session.scalars(
+            sa.select(Proposal)
+            .where(Proposal.id.in_(ids))
+            .options(so.joinedload(Proposal.author), so.joinedload(Proposal.successor))
+        )
+    }
+    return [found[i] for i in ids if i in found]

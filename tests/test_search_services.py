@@ -1,0 +1,431 @@
+"""Search rules: matching, ranking, filters, paging, snippets, visibility, upkeep."""
+
+import re
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+
+from app.models import CommentStatus, ProposalState, Role, ThreadState, search_index
+from app.services import comments as comment_svc
+from app.services import moderation as mod_svc
+from app.services import proposals as proposal_svc
+from app.services import search as svc
+from app.services.search_query import fts5_expression, parse
+from app.timeutil import utcnow
+
+
+def run(viewer, text, **filters):
+    sort = filters.pop("sort", "relevance")
+    page = filters.pop("page", 1)
+    return svc.search(viewer, text, svc.Filters(**filters), sort=sort, page=page)
+
+
+def found(viewer, text, **filters):
+    return [(h.kind, h.id) for h in run(viewer, text, **filters).hits]
+
+
+@pytest.fixture
+def moderator(make_user):
+    return make_user("searchmod", role=Role.moderator)
+
+
+@pytest.fixture
+def member(make_user):
+    return make_user("searchmember")
+
+
+# --- matching and ranking ----------------------------------------------------------------
+
+
+def test_finds_proposals_comments_and_articles_by_their_words(
+    make_proposal, make_comment, make_article
+):
+    proposal = make_proposal(title="Keep the allotments", body="Gardens for everyone.")
+    comment = make_comment(body="I love the allotments by the river.")
+    article = make_article(title="Allotment history", body="A long story of gardens.")
+    make_proposal(title="Unrelated", body="Nothing here.")
+    hits = found(None, "allotments")
+    assert set(hits) == {
+        ("proposal", proposal.id),
+        ("comment", comment.id),
+        ("article", article.id),
+    }
+
+
+def test_stemming_finds_other_forms_of_a_word(make_proposal):
+    proposal = make_proposal(title="Organising branches", body="We organise.")
+    assert found(None, "organised") == [("proposal", proposal.id)]
+
+
+def test_title_words_rank_above_body_words(make_proposal):
+    in_body = make_proposal(title="Something else", body="A note about the treasury, once.")
+    in_title = make_proposal(title="The treasury report", body="Figures and more figures.")
+    assert found(None, "treasury", kind="proposal") == [
+        ("proposal", in_title.id),
+        ("proposal", in_body.id),
+    ]
+
+
+def test_newest_order_puts_the_latest_first(make_proposal):
+    first = make_proposal(title="Ferry timetable one")
+    second = make_proposal(title="Ferry timetable two")
+    assert found(None, "ferry", sort="newest") == [
+        ("proposal", second.id),
+        ("proposal", first.id),
+    ]
+
+
+def test_the_index_follows_an_edit_at_once(make_proposal, db):
+    proposal = make_proposal(title="Bicycle lanes", body="Paint them.")
+    proposal_svc.edit_proposal(proposal, proposal.author, "Tram lines", "Lay them.")
+    db.session.commit()
+    assert found(None, "bicycle") == []
+    assert found(None, "tram") == [("proposal", proposal.id)]
+
+
+def test_a_deleted_row_leaves_the_index(make_article, db):
+    article = make_article(title="Lighthouse keepers")
+    thread = article.thread
+    db.session.delete(article)
+    db.session.delete(thread)
+    db.session.commit()
+    assert found(None, "lighthouse") == []
+
+
+# --- the query language --------------------------------------------------------------------
+
+
+def test_phrase_exclusion_and_or(make_proposal):
+    a = make_proposal(title="Green energy now", body="Solar panels.")
+    b = make_proposal(title="Energy green later", body="Wind farms.")
+    c = make_proposal(title="Nuclear option", body="Reactors.")
+    assert found(None, '"green energy"') == [("proposal", a.id)]
+    assert set(found(None, "energy -solar")) == {("proposal", b.id)}
+    assert set(found(None, "solar or reactors")) == {("proposal", a.id), ("proposal", c.id)}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '"',
+        '"unbalanced quote',
+        "*",
+        "NEAR(a b",
+        "title: x",
+        "a AND OR NOT",
+        "-",
+        "--x",
+        "^start",
+        "\x00\x01\x1f",
+        "x" * 5000,
+        "(((",
+        "{title body}: x",
+        "'; DROP TABLE comments; --",
+    ],
+)
+def test_hostile_queries_never_raise(make_proposal, text):
+    make_proposal(title="Anything at all")
+    result = run(None, text)
+    assert isinstance(result.hits, list)
+
+
+def test_fts5_expression_quotes_every_word():
+    assert (
+        fts5_expression(parse('NEAR(x "a b" -c or d*')) == '(("near x" AND "a b") NOT "c") OR ("d")'
+    )
+    assert fts5_expression(parse("-only")) is None
+
+
+def test_exclusions_alone_find_nothing(make_proposal):
+    make_proposal(title="Parks")
+    result = run(None, "-parks")
+    assert result.hits == [] and result.notes
+
+
+# --- snippets -----------------------------------------------------------------------------
+
+
+def test_snippet_marks_the_words_and_escapes_the_content(make_comment):
+    make_comment(body='<script>alert(1)</script> the <b>harbour</b> plan & "quotes"')
+    (hit,) = run(None, "harbour").hits
+    html = str(hit.snippet)
+    assert "<mark>harbour</mark>" in html
+    # The only tags left are the highlight marks (PostgreSQL's ts_headline
+    # drops tags, FTS5 keeps them as text: both end up escaped or gone).
+    assert "<" not in re.sub(r"</?mark>", "", html)
+    assert "&amp;" in html
+
+
+def test_highlighted_title(make_proposal):
+    make_proposal(title="Save the <i>harbour</i>", body="Boats.")
+    (hit,) = run(None, "harbour").hits
+    assert "<mark>harbour</mark>" in str(hit.title)
+    assert "<i>" not in str(hit.title)
+
+
+# --- filters and paging ------------------------------------------------------------------------
+
+
+def test_filters_by_kind_round_state_and_author(
+    make_round, make_user, make_proposal, make_comment, db
+):
+    alice, bob = make_user("alice"), make_user("bob")
+    r1, r2 = make_round(), make_round()
+    p1 = make_proposal(round=r1, author=alice, title="Rivers clean")
+    p2 = make_proposal(round=r2, author=bob, title="Rivers wide")
+    c1 = make_comment(thread=p1.thread, author=bob, body="Rivers are cold")
+    assert set(found(None, "rivers", kind="comment")) == {("comment", c1.id)}
+    assert set(found(None, "rivers", round=r1)) == {("proposal", p1.id), ("comment", c1.id)}
+    assert set(found(None, "rivers", author=bob)) == {("proposal", p2.id), ("comment", c1.id)}
+    proposal_svc.withdraw_proposal(p2, bob, "other", "Changed my mind.")
+    db.session.commit()
+    assert found(None, "rivers", state=ProposalState.withdrawn, kind="proposal") == [
+        ("proposal", p2.id)
+    ]
+
+
+def test_filters_by_date(make_proposal, db):
+    old = make_proposal(title="Canal boats")
+    new = make_proposal(title="Canal locks")
+    old.created_at = utcnow() - timedelta(days=30)
+    db.session.commit()
+    since = utcnow() - timedelta(days=1)
+    assert found(None, "canal", since=since) == [("proposal", new.id)]
+    assert found(None, "canal", until=since) == [("proposal", old.id)]
+
+
+def test_unknown_round_and_author_give_a_note(db):
+    filters, notes = svc.resolve_filters(round_slug="nowhere", author="nobody")
+    assert len(notes) == 2 and filters.round is None and filters.author is None
+
+
+def test_pages_without_counting(make_thread, make_comment, query_counter):
+    thread = make_thread()
+    made = [make_comment(thread=thread, body=f"Meadow number {i}") for i in range(svc.PER_PAGE + 3)]
+    first = run(None, "meadow", sort="newest")
+    assert len(first.hits) == svc.PER_PAGE and first.has_more
+    second = run(None, "meadow", sort="newest", page=2)
+    assert [h.id for h in second.hits] == [c.id for c in made[:3]][::-1]
+    assert not second.has_more
+    with query_counter() as counted:
+        run(None, "meadow", sort="newest")
+    # Every statement that reads matches is bounded: a LIMIT, or the ids shown.
+    reading = [s for s in counted.statements if " MATCH " in s or "@@" in s]
+    assert reading and all("LIMIT" in s.upper() or " IN (" in s.upper() for s in reading)
+    # Fixed number of statements whatever the number of matches.
+    assert counted.count <= 12
+
+
+def test_first_page_reads_a_window_not_every_match(make_thread, make_comment, db):
+    thread = make_thread()
+    for i in range(120):
+        make_comment(thread=thread, body=f"Orchard row {i}")
+    engine = svc._engine("orchard")
+    rows = svc._find(engine, "comment", "relevance", None, svc.Filters(), svc.PER_PAGE + 1)
+    assert len(rows) == svc.PER_PAGE + 1
+    window = (svc.PER_PAGE + 1) * svc.WINDOW_FACTOR + svc.WINDOW_EXTRA
+    candidates = db.session.execute(engine.matches("comment", "relevance", window)).all()
+    assert len(candidates) == window < 120
+
+
+def test_page_beyond_the_limit_gives_a_note(make_proposal):
+    make_proposal(title="Bridges")
+    result = run(None, "bridges", page=svc.MAX_PAGE + 1)
+    assert result.hits == [] and result.notes
+
+
+# --- visibility: each kind of hidden content, as visitor, member and moderator -----------------
+
+
+def _viewers(member, moderator):
+    return {"visitor": None, "member": member, "moderator": moderator}
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_hidden_comment(viewer, member, moderator, make_comment, db):
+    comment = make_comment(body="Secret walrus")
+    mod_svc.hide_comment(comment, moderator, "Rude.")
+    db.session.commit()
+    hits = run(_viewers(member, moderator)[viewer], "walrus").hits
+    if viewer == "moderator":
+        assert [h.id for h in hits] == [comment.id] and hits[0].marks == ["Comment hidden"]
+    else:
+        assert hits == []
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_pending_comment(viewer, member, moderator, make_comment):
+    comment = make_comment(body="Awaiting narwhal", status=CommentStatus.pending)
+    hits = run(_viewers(member, moderator)[viewer], "narwhal").hits
+    if viewer == "moderator":
+        assert [h.id for h in hits] == [comment.id] and "Comment pending" in hits[0].marks
+    else:
+        assert hits == []
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_deleted_comment(viewer, member, moderator, make_comment, db):
+    author = member
+    comment = make_comment(body="Gone pelican", author=author)
+    comment_svc.delete_own_comment(comment, author)
+    db.session.commit()
+    hits = run(_viewers(member, moderator)[viewer], "pelican").hits
+    if viewer == "moderator":
+        assert [h.id for h in hits] == [comment.id] and "Comment deleted" in hits[0].marks
+    else:
+        assert hits == []
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_hidden_proposal_and_its_thread(viewer, member, moderator, make_proposal, make_comment, db):
+    proposal = make_proposal(title="Hidden otter plan")
+    comment = make_comment(thread=proposal.thread, body="The otter plan is good")
+    mod_svc.hide_proposal(proposal, moderator, "Spam.")
+    db.session.commit()
+    hits = run(_viewers(member, moderator)[viewer], "otter").hits
+    if viewer == "moderator":
+        assert {(h.kind, h.id) for h in hits} == {
+            ("proposal", proposal.id),
+            ("comment", comment.id),
+        }
+        assert all(h.marks for h in hits)
+    else:
+        assert hits == []
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_hidden_thread(viewer, member, moderator, make_article, make_comment, make_thread, db):
+    thread = make_thread(state=ThreadState.hidden)
+    article = make_article(title="Badger article", thread=thread)
+    comment = make_comment(thread=thread, body="Badger comment")
+    hits = run(_viewers(member, moderator)[viewer], "badger").hits
+    if viewer == "moderator":
+        assert {(h.kind, h.id) for h in hits} == {("article", article.id), ("comment", comment.id)}
+    else:
+        assert hits == []
+
+
+def test_hiding_takes_effect_without_reindex(make_comment, moderator, db):
+    comment = make_comment(body="Visible heron")
+    assert found(None, "heron") == [("comment", comment.id)]
+    mod_svc.hide_comment(comment, moderator, "Off topic.")
+    db.session.commit()
+    assert found(None, "heron") == []
+    mod_svc.restore_comment(comment, moderator, "Fine after all.")
+    db.session.commit()
+    assert found(None, "heron") == [("comment", comment.id)]
+
+
+@pytest.mark.parametrize("one_in_window", [False, True])
+@pytest.mark.parametrize("sort", ["newest", "relevance"])
+def test_visibility_filter_does_not_shorten_the_page(
+    make_thread, make_comment, one_in_window, sort
+):
+    """Pending matches fill the window: the page is filled from further down."""
+    thread = make_thread()
+    visible = [make_comment(thread=thread, body=f"Kestrel {i}") for i in range(5)]
+    for i in range(svc.PER_PAGE * 5):
+        make_comment(thread=thread, body=f"Kestrel pending {i}", status=CommentStatus.pending)
+    if one_in_window:
+        visible.append(make_comment(thread=thread, body="Kestrel, the latest"))
+    hits = run(None, "kestrel", sort=sort).hits
+    assert {h.id for h in hits} == {c.id for c in visible}
+
+
+# --- similar proposals --------------------------------------------------------------------
+
+
+def test_similar_proposals_are_open_visible_and_in_the_round(
+    make_round, make_proposal, moderator, member, db
+):
+    r = make_round()
+    same = make_proposal(round=r, title="Electronic voting for delegates")
+    close = make_proposal(round=r, title="Voting by post")
+    make_proposal(round=make_round(), title="Electronic voting elsewhere")
+    withdrawn = make_proposal(round=r, title="Electronic voting withdrawn")
+    proposal_svc.withdraw_proposal(withdrawn, withdrawn.author, "other", "No.")
+    hidden = make_proposal(round=r, title="Electronic voting hidden")
+    mod_svc.hide_proposal(hidden, moderator, "Spam.")
+    db.session.commit()
+    result = svc.similar_proposals(r, "Electronic voting of delegates", member)
+    assert [p.id for p in result] == [same.id, close.id]
+
+
+def test_similar_proposals_ignore_stop_words_and_cap_at_five(make_round, make_proposal, member):
+    r = make_round()
+    for i in range(7):
+        make_proposal(round=r, title=f"The budget plan {i}")
+    assert svc.similar_proposals(r, "the of and", member) == []
+    assert len(svc.similar_proposals(r, "budget", member)) == svc.SIMILAR_SHOWN
+
+
+# --- upkeep -----------------------------------------------------------------------------------
+
+
+def test_check_finds_no_drift_and_reindex_keeps_it_so(make_proposal, make_comment, db):
+    make_proposal(title="Check me")
+    make_comment(body="And me")
+    conn = db.session.connection()
+    assert search_index.check(conn) == []
+    search_index.rebuild(conn)
+    db.session.commit()
+    assert search_index.check(db.session.connection()) == []
+    assert found(None, "check") != []
+
+
+@pytest.mark.sqlite_only
+def test_check_reports_a_stale_index(make_comment, db):
+    comment = make_comment(body="Original words")
+    conn = db.session.connection()
+    conn.exec_driver_sql("DROP TRIGGER comments_fts_au")
+    assert any("comments_fts_au is missing" in p for p in search_index.check(conn))
+    conn.execute(
+        sa.text("UPDATE comments SET body = 'changed words' WHERE id = :id"), {"id": comment.id}
+    )
+    # The trigger is back; the indexed text is still the old one.
+    for sql in search_index.create_statements("sqlite"):
+        conn.exec_driver_sql(sql)
+    assert search_index.check(conn) == []
+    assert any("differs" in p for p in search_index.check(conn, deep=True))
+    search_index.rebuild(conn)
+    assert search_index.check(conn, deep=True) == []
+    db.session.commit()
+    assert found(None, "changed") == [("comment", comment.id)]
+
+
+@pytest.mark.sqlite_only
+def test_check_reports_rows_missing_from_the_index(make_comment, db):
+    make_comment(body="Indexed")
+    conn = db.session.connection()
+    search_index.suspend_upkeep(conn)
+    conn.exec_driver_sql(
+        "INSERT INTO comments (thread_id, path, depth, body, status, created_at) "
+        "SELECT thread_id, '999999', 0, 'Unindexed', 'published', created_at FROM comments"
+    )
+    assert any("1 comments rows are not in the index" in p for p in search_index.check(conn))
+    search_index.resume_upkeep(conn)
+    assert search_index.check(conn, deep=True) == []
+    db.session.rollback()
+
+
+@pytest.mark.postgresql_only
+def test_check_reports_a_missing_index(db):
+    conn = db.session.connection()
+    conn.exec_driver_sql("DROP INDEX ix_comments_search_vector")
+    assert any("ix_comments_search_vector" in p for p in search_index.check(conn))
+    search_index.rebuild(conn)
+    assert search_index.check(conn) == []
+    db.session.commit()
+
+
+def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monkeypatch):
+    """A common word costs no more than a rare one: only the newest matches are ranked."""
+    monkeypatch.setattr(svc, "RANKED_MATCHES", 3)
+    thread = make_thread()
+    best_but_old = make_comment(thread=thread, body="Plover plover plover plover")
+    older = [make_comment(thread=thread, body=f"A plover {i}") for i in range(2)]
+    newest = [make_comment(thread=thread, body=f"The plover, number {i}") for i in range(3)]
+    hits = found(None, "plover", kind="comment")
+    assert {i for _, i in hits} == {c.id for c in newest}
+    assert best_but_old.id not in {i for _, i in hits} and older
