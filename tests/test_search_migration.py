@@ -29,7 +29,7 @@ def _search_objects(engine) -> set[str]:
 def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_index(empty_database_url):  # noqa: F811
     app = create_app(TestConfig, overrides={"SQLALCHEMY_DATABASE_URI": empty_database_url})
     with app.app_context():
-        flask_migrate.upgrade(revision="0005_site_revision")
+        flask_migrate.upgrade(revision="0006_row_versions")
         assert _search_objects(_db.engine) == set()
         author = User(
             username="old",
@@ -61,7 +61,7 @@ def test_upgrade_indexes_existing_rows_and_downgrade_removes_the_index(empty_dat
         assert sorted(h.kind for h in hits) == ["article", "comment", "proposal"]
         _db.session.rollback()
 
-        flask_migrate.downgrade(revision="0005_site_revision")
+        flask_migrate.downgrade(revision="0006_row_versions")
         assert _search_objects(_db.engine) == set()
         flask_migrate.upgrade()
         assert search_index.check(_db.session.connection()) == []
