@@ -1,5 +1,15 @@
 """The data model, one module per aggregate."""
 
+from .mail import (
+    Delivery,
+    Follow,
+    FollowTarget,
+    MailKind,
+    NotificationPreference,
+    OutboxMail,
+    OutboxState,
+    Topic,
+)
 from .moderation import ModerationAction, Report, ReportReason, ReportStatus
 from .notification import Notification
 from .proposal import (
@@ -20,6 +30,14 @@ from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, Th
 from .user import Role, User
 
 __all__ = [
+    "Delivery",
+    "Follow",
+    "FollowTarget",
+    "MailKind",
+    "NotificationPreference",
+    "OutboxMail",
+    "OutboxState",
+    "Topic",
     "Article",
     "CoauthorStatus",
     "Comment",

@@ -1,0 +1,28 @@
+"""The mail preferences form: one choice per topic."""
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, SubmitField
+
+from ..models import Delivery, Topic
+from ..models.mail import TOPIC_LABELS
+
+CHOICES = [
+    (Delivery.immediate.value, "Email at once"),
+    (Delivery.digest.value, "In the daily digest"),
+    (Delivery.never.value, "Never by email"),
+]
+
+
+class PreferencesForm(FlaskForm):
+    submit = SubmitField("Save my choices")
+
+    def topic_fields(self):
+        return [getattr(self, f"topic_{topic.value}") for topic in Topic]
+
+
+for _topic in Topic:
+    setattr(
+        PreferencesForm,
+        f"topic_{_topic.value}",
+        RadioField(TOPIC_LABELS[_topic], choices=CHOICES),
+    )
