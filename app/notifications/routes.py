@@ -95,3 +95,11 @@ def act(notification_id: int):
         link=safe_next_url(note.link, "") if note.link else "",
         notifications_url=path_for("proposals.notifications"),
     )
+
+
+@bp.app_context_processor
+def follow_helpers():
+    def is_following(target: str, target_id: int) -> bool:
+        return notes.is_following(current_user, FollowTarget(target), target_id)
+
+    return {"is_following": is_following}
