@@ -489,6 +489,9 @@ def deliver_due(now=None, limit: int | None = None) -> DeliveryReport:
                     last_error=repr(exc)[:500],
                 )
                 log.warning("Mail %s not sent (%s); retry in %s", row_id, exc, wait)
+                # The server is down or refusing: stop here and come back
+                # after the backoff, rather than knock once for every mail.
+                report.retry_in = wait.total_seconds()
                 down = True
                 break
             # The one window: SMTP has accepted and this UPDATE is not yet
@@ -497,7 +500,8 @@ def deliver_due(now=None, limit: int | None = None) -> DeliveryReport:
             report.sent += 1
         if down or now is not None:
             break
-    report.retry_in = _next_retry_in()
+    if report.retry_in is None:
+        report.retry_in = _next_retry_in()
     return report
 
 
@@ -509,9 +513,7 @@ def _next_retry_in() -> float | None:
         )
     )
     claimed = db.session.scalar(
-        sa.select(sa.func.min(OutboxMail.claimed_at)).where(
-            OutboxMail.state == OutboxState.sending
-        )
+        sa.select(sa.func.min(OutboxMail.claimed_at)).where(OutboxMail.state == OutboxState.sending)
     )
     db.session.rollback()
     times = []

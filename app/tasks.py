@@ -13,6 +13,7 @@ delays a mail until the next sweep (every minute), it never loses one.
 
 import logging
 import os
+import time
 from pathlib import Path
 
 from huey import MemoryHuey, RedisHuey, SqliteHuey, crontab
@@ -62,12 +63,24 @@ def deliver_mail() -> int:
     from . import mail
 
     with flask_app().app_context():
-        huey.get(RETRY_KEY)  # this run is the retry someone scheduled, if any
         report = mail.deliver_due()
-        if report.retry_in is not None and huey.put_if_empty(RETRY_KEY, "1"):
-            # One scheduled retry at a time, however many runs met the outage.
-            deliver_mail.schedule(delay=report.retry_in)
+        if report.retry_in is not None:
+            _schedule_retry(report.retry_in)
         return report.sent
+
+
+def _schedule_retry(delay: float) -> None:
+    """One scheduled retry at a time, however many runs met the outage.
+
+    The key holds when the scheduled run is due; a key left by a worker that
+    died before scheduling is out of date a moment later and is replaced.
+    """
+    now = time.time()
+    due = huey.get(RETRY_KEY, peek=True)
+    if due is not None and now < float(due) < now + delay + 1:
+        return
+    huey.put(RETRY_KEY, now + delay)
+    deliver_mail.schedule(delay=delay)
 
 
 @huey.periodic_task(crontab())

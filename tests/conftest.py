@@ -38,6 +38,7 @@ pytest_plugins = [
     "tests.fixtures.proposals",
     "tests.fixtures.threads",
     "tests.fixtures.moderation",
+    "tests.fixtures.smtp",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

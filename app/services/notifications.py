@@ -121,8 +121,16 @@ def _queue_mail(event_key: str, topic: Topic, now: datetime) -> None:
         )
     queued = db.session.execute(
         sa.insert(OutboxMail).from_select(
-            ["key", "kind", "user_id", "notification_id", "state", "attempts",
-             "next_attempt_at", "created_at"],
+            [
+                "key",
+                "kind",
+                "user_id",
+                "notification_id",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
             sa.select(
                 sa.literal("n:", sa.String) + sa.cast(Notification.id, sa.String),
                 sa.literal(MailKind.notification.value, sa.String),
@@ -365,9 +373,11 @@ def is_following(user, target: FollowTarget, target_id: int) -> bool:
     if target == FollowTarget.proposal:
         return bool(
             db.session.scalar(
-                sa.select(sa.exists().where(
-                    proposal_supporters(target_id).subquery().c.user_id == user.id
-                ))
+                sa.select(
+                    sa.exists().where(
+                        proposal_supporters(target_id).subquery().c.user_id == user.id
+                    )
+                )
             )
         )
     return False
