@@ -104,19 +104,34 @@ def _delivery_of(topic: Topic):
     return sa.func.coalesce(chosen, DEFAULT_DELIVERY[topic].value)
 
 
-def _queue_mail(event_key: str, topic: Topic, now: datetime) -> None:
-    """The event's mail, in the caller's transaction: outbox rows, or marks for the digest."""
-    recipients = sa.select(Notification.user_id).where(Notification.event_key == event_key)
-    mailable = [User.id.in_(recipients), User.email_confirmed_at.is_not(None)]
+def _mail_state(topic: Topic, now: datetime):
+    """SQL (over users): "queued", "digest" or NULL for one member and topic.
+
+    NULL when the member chose "never", has no confirmed address, or is
+    suspended (then only moderation of their own content is mailed).
+    """
+    delivery = _delivery_of(topic)
+    mailable = [User.email_confirmed_at.is_not(None)]
     if topic != Topic.moderation:
         # A suspended member is not mailed about what they cannot act on.
         mailable.append(sa.or_(User.suspended_until.is_(None), User.suspended_until <= now))
-    for delivery, state in ((Delivery.immediate, "queued"), (Delivery.digest, "digest")):
-        members = sa.select(User.id).where(*mailable, _delivery_of(topic) == delivery.value)
+    return sa.case(
+        (sa.and_(*mailable, delivery == Delivery.immediate.value), "queued"),
+        (sa.and_(*mailable, delivery == Delivery.digest.value), "digest"),
+        else_=None,
+    )
+
+
+def _queue_mail(event_key: str, topic: Topic, now: datetime, marked: bool = False) -> None:
+    """The event's mail, in the caller's transaction: outbox rows, or marks for the digest.
+
+    `marked`: the INSERT already wrote each notification's mail_state.
+    """
+    if not marked:
         db.session.execute(
             sa.update(Notification)
-            .where(Notification.event_key == event_key, Notification.user_id.in_(members))
-            .values(mail_state=state)
+            .where(Notification.event_key == event_key, Notification.user_id == User.id)
+            .values(mail_state=_mail_state(topic, now))
             .execution_options(synchronize_session=False)
         )
     queued = db.session.execute(
@@ -184,14 +199,21 @@ def notify_many(
         chosen = user_ids.subquery()
         uid = list(chosen.c)[0]
         table = Notification.__table__
-        select = sa.select(uid, *(_typed(v, table.c[k].type) for k, v in columns.items())).where(
-            uid.is_not(None)
+        # Joined to users, so each row is written with its mail_state at once.
+        select = (
+            sa.select(
+                uid,
+                *(_typed(v, table.c[k].type) for k, v in columns.items()),
+                _mail_state(topic, now),
+            )
+            .select_from(chosen.join(User, User.id == uid))
         )
         if exclude is not None:
             select = select.where(uid != exclude)
         count = db.session.execute(
-            sa.insert(Notification).from_select(["user_id", *columns], select)
+            sa.insert(Notification).from_select(["user_id", *columns, "mail_state"], select)
         ).rowcount
+        marked = True
     else:
         rows = [
             {"user_id": uid, **columns}
@@ -200,9 +222,9 @@ def notify_many(
         ]
         if rows:
             db.session.execute(sa.insert(Notification), rows)
-        count = len(rows)
+        count, marked = len(rows), False
     if count:
-        _queue_mail(event_key, topic, now)
+        _queue_mail(event_key, topic, now, marked)
     return count
 
 

@@ -73,9 +73,6 @@ def upgrade():
         sa.Column('sent_at', sa.DateTime(), nullable=True),
         sa.Column('last_error', sa.String(500), nullable=True),
         sa.Column('created_at', sa.DateTime(), nullable=False),
-        sa.ForeignKeyConstraint(['notification_id'], ['notifications.id'],
-                                name=op.f('fk_mail_outbox_notification_id_notifications'),
-                                ondelete='SET NULL'),
         sa.ForeignKeyConstraint(['user_id'], ['users.id'],
                                 name=op.f('fk_mail_outbox_user_id_users'), ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_mail_outbox')),
@@ -83,7 +80,6 @@ def upgrade():
     )
     op.create_index('ix_mail_outbox_state_next', 'mail_outbox', ['state', 'next_attempt_at'])
     op.create_index('ix_mail_outbox_user_id', 'mail_outbox', ['user_id'])
-    op.create_index('ix_mail_outbox_notification_id', 'mail_outbox', ['notification_id'])
 
 
 def downgrade():
