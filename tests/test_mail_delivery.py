@@ -345,3 +345,21 @@ def test_taking_part_follows_and_unfollowing_stops_the_news(
         == 1
     )
     assert db.session.scalar(sa.select(Follow.following).where(Follow.user_id == alice.id)) is False
+
+
+def test_a_coauthor_invitation_and_moderation_of_my_content_are_mailed_at_once(
+    smtp_app, smtp_server, db, make_user, make_proposal, make_article
+):
+    author, guest = make_user("author"), make_user("guest")
+    moderator = make_user("mod", role=Role.moderator)
+    proposal = make_proposal(author=author)
+    svc.invite_coauthor(proposal, author, guest)
+    comment = comment_svc.add_comment(make_article().thread, guest, "Something rude.")
+    db.session.commit()
+    mod_svc.hide_comment(comment, moderator, "Be kind.")
+    db.session.commit()
+    deliver_due()
+    subjects = [m["Subject"] for m in smtp_server.to("guest@example.org")]
+    assert len(subjects) == 2
+    assert any("invites you to co-author" in s for s in subjects)
+    assert any("Be kind" in s or "hid" in s for s in subjects)

@@ -2,14 +2,15 @@
 
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SubmitField
+from wtforms.fields.choices import SelectChoice
 
 from ..models import Delivery, Topic
 from ..models.mail import TOPIC_LABELS
 
 CHOICES = [
-    (Delivery.immediate.value, "Email at once"),
-    (Delivery.digest.value, "In the daily digest"),
-    (Delivery.never.value, "Never by email"),
+    SelectChoice(Delivery.immediate.value, "Email at once"),
+    SelectChoice(Delivery.digest.value, "In the daily digest"),
+    SelectChoice(Delivery.never.value, "Never by email"),
 ]
 
 
