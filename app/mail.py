@@ -331,7 +331,7 @@ def digest_groups(notes: list[Notification]) -> list[dict]:
 
 
 def _compose_digest(row: OutboxMail, user: User, now: datetime) -> Composed | None:
-    if not _mailable(user, None, now) and not user.is_suspended(now):
+    if not user.email_confirmed or not user.has_address:
         return None
     notes = db.session.scalars(
         sa.select(Notification)
@@ -339,8 +339,9 @@ def _compose_digest(row: OutboxMail, user: User, now: datetime) -> Composed | No
         .order_by(Notification.id)
     ).all()
     if user.is_suspended(now):
+        # Suspended since: only what concerns their standing is mailed.
         notes = [n for n in notes if n.topic == Topic.moderation]
-    if not notes or not user.email_confirmed:
+    if not notes:
         return None
     return Composed(
         to=user.email,

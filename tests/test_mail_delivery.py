@@ -363,3 +363,21 @@ def test_a_coauthor_invitation_and_moderation_of_my_content_are_mailed_at_once(
     assert len(subjects) == 2
     assert any("invites you to co-author" in s for s in subjects)
     assert any("Be kind" in s or "hid" in s for s in subjects)
+
+
+def test_an_edit_that_adds_a_mention_tells_only_the_newly_mentioned(
+    smtp_app, smtp_server, db, trio, make_article
+):
+    alice, bob, carol = trio
+    thread = make_article().thread
+    comment = comment_svc.add_comment(thread, bob, "Thanks @alice.")
+    db.session.commit()
+    comment_svc.edit_comment(comment, bob, "Thanks @alice and @carol.")
+    db.session.commit()
+    mentions = db.session.scalars(
+        sa.select(Notification.user_id).where(Notification.kind == "mention")
+    ).all()
+    assert sorted(mentions) == sorted([alice.id, carol.id])
+    deliver_due()
+    assert len(smtp_server.to("alice@example.org")) == 1
+    assert len(smtp_server.to("carol@example.org")) == 1

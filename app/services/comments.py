@@ -299,10 +299,41 @@ def edit_comment(comment: Comment, actor: User, body: str, now: datetime | None 
             editor_id=comment.author_id,
         )
     )
+    previous = comment.body
     comment.body = body
     comment.edited_at = now
     db.session.flush()
+    _tell_newly_mentioned(comment, previous, actor)
     return comment
+
+
+def _tell_newly_mentioned(comment: Comment, previous: str, author: User) -> None:
+    """An edit that adds an @mention tells that member (once: not those named before)."""
+    from ..models import Proposal
+    from .notifications import mentioned_members, mentioned_names, notify_many
+
+    before = {name.lower() for name in mentioned_names(previous)}
+    thread = comment.thread
+    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    new = [
+        m.id
+        for m in mentioned_members(comment.body)
+        if m.username.lower() not in before
+        and m.id != author.id
+        and thread.is_visible_to(m)
+        and (proposal is None or proposal.is_visible_to(m))
+    ]
+    if new:
+        from ..urls import path_for
+
+        notify_many(
+            new,
+            "mention",
+            f"{author.display_name} mentioned you in a comment on “{thread.title or 'a thread'}”.",
+            thread_id=thread.id,
+            comment_id=comment.id,
+            link=path_for("articles.permalink", comment_id=comment.id),
+        )
 
 
 def delete_own_comment(comment: Comment, actor: User) -> Comment:
