@@ -37,7 +37,7 @@ run: seed
 	@echo "Plenary is on http://$(HOST):$(PORT)/ (Ctrl-C stops it and its mail worker)"
 	@export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
 	$(BIN)/huey_consumer app.tasks.huey --workers 2 --worker-type thread & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here).
