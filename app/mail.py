@@ -19,6 +19,7 @@ import sqlalchemy.orm as so
 from flask import Flask, current_app
 from itsdangerous import BadSignature, URLSafeSerializer
 
+from .database import write_transactions
 from .extensions import db
 from .models import (
     Delivery,
@@ -416,24 +417,30 @@ def _due(now: datetime):
 
 def _claim(row_id: int, now: datetime) -> bool:
     """Take one row for this worker: a conditional UPDATE, so two workers never share one."""
-    claimed = db.session.execute(
-        sa.update(OutboxMail)
-        .where(OutboxMail.id == row_id, _due(now))
-        .values(state=OutboxState.sending, claimed_at=now, attempts=OutboxMail.attempts + 1)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.commit()
+    db.session.rollback()
+    # Short write transactions that take SQLite's write lock up front (and
+    # so wait their turn behind the web workers instead of failing).
+    with write_transactions():
+        claimed = db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == row_id, _due(now))
+            .values(state=OutboxState.sending, claimed_at=now, attempts=OutboxMail.attempts + 1)
+            .execution_options(synchronize_session=False)
+        ).rowcount
+        db.session.commit()
     return bool(claimed)
 
 
 def _finish(row_id: int, state: OutboxState, **values) -> None:
-    db.session.execute(
-        sa.update(OutboxMail)
-        .where(OutboxMail.id == row_id, OutboxMail.state == OutboxState.sending)
-        .values(state=state, **values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    db.session.rollback()  # end the read of composing: what follows is a write
+    with write_transactions():
+        db.session.execute(
+            sa.update(OutboxMail)
+            .where(OutboxMail.id == row_id, OutboxMail.state == OutboxState.sending)
+            .values(state=state, **values)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.commit()
 
 
 PERMANENT = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)

@@ -4,6 +4,7 @@ import click
 import sqlalchemy as sa
 from flask.cli import AppGroup
 
+from .database import write_transactions
 from .extensions import db
 
 mail_cli = AppGroup("mail", help="The mail outbox: digest, send, status.")
@@ -15,8 +16,9 @@ def digest_command(send: bool) -> None:
     """Queue today's digest now (what the scheduled task does at DIGEST_HOUR)."""
     from .mail import deliver_due, queue_digests
 
-    count = queue_digests()
-    db.session.commit()
+    with write_transactions():
+        count = queue_digests()
+        db.session.commit()
     click.echo(f"{count} digest(s) queued.")
     if send:
         report = deliver_due()

@@ -93,9 +93,10 @@ def sweep_outbox() -> int:
 def daily_digest() -> int:
     """Once a day at DIGEST_HOUR (UTC): each member's unmailed notifications in one mail."""
     from . import mail
+    from .database import write_transactions
     from .extensions import db
 
-    with flask_app().app_context():
+    with flask_app().app_context(), write_transactions():
         queued = mail.queue_digests()
         db.session.commit()
     return queued
