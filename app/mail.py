@@ -217,7 +217,7 @@ def _render(name: str, context: dict) -> str:
 
 
 def _mailable(user: User | None, topic: str | None, now: datetime) -> bool:
-    if user is None or not user.email_confirmed or not user.has_address:
+    if user is None or not user.email_confirmed or not user.has_address or user.is_demo:
         return False
     # A suspended member is told only about what concerns their standing.
     return not (user.is_suspended(now) and topic != Topic.moderation)
@@ -332,7 +332,7 @@ def digest_groups(notes: list[Notification]) -> list[dict]:
 
 
 def _compose_digest(row: OutboxMail, user: User, now: datetime) -> Composed | None:
-    if not user.email_confirmed or not user.has_address:
+    if not user.email_confirmed or not user.has_address or user.is_demo:
         return None
     notes = db.session.scalars(
         sa.select(Notification)

@@ -381,3 +381,16 @@ def test_an_edit_that_adds_a_mention_tells_only_the_newly_mentioned(
     deliver_due()
     assert len(smtp_server.to("alice@example.org")) == 1
     assert len(smtp_server.to("carol@example.org")) == 1
+
+
+def test_demo_members_are_told_in_the_app_but_never_mailed(
+    smtp_app, smtp_server, db, make_user, make_article
+):
+    invented, writer = make_user("invented", is_demo=True), make_user("writer")
+    thread = make_article().thread
+    comment_svc.add_comment(thread, writer, "Hello @invented.")
+    db.session.commit()
+    note = db.session.scalar(sa.select(Notification).where(Notification.user_id == invented.id))
+    assert note is not None and note.mail_state is None
+    deliver_due()
+    assert smtp_server.messages == []

@@ -107,11 +107,12 @@ def _delivery_of(topic: Topic):
 def _mail_state(topic: Topic, now: datetime):
     """SQL (over users): "queued", "digest" or NULL for one member and topic.
 
-    NULL when the member chose "never", has no confirmed address, or is
-    suspended (then only moderation of their own content is mailed).
+    NULL when the member chose "never", has no confirmed address, is a demo
+    member, or is suspended (then only moderation of their own content is mailed).
     """
     delivery = _delivery_of(topic)
-    mailable = [User.email_confirmed_at.is_not(None)]
+    # Demo members (flask seed --demo) are invented: their addresses get no mail.
+    mailable = [User.email_confirmed_at.is_not(None), User.is_demo.is_(False)]
     if topic != Topic.moderation:
         # A suspended member is not mailed about what they cannot act on.
         mailable.append(sa.or_(User.suspended_until.is_(None), User.suspended_until <= now))
