@@ -31,9 +31,13 @@ migrate: install
 seed: migrate
 	$(FLASK) seed --demo
 
-# Creates .venv, installs, migrates, seeds, and serves on http://127.0.0.1:5000.
+# Creates .venv, installs, migrates, seeds, and serves on http://127.0.0.1:5000,
+# with the mail worker (huey_consumer) in the background, stopped on exit.
 run: seed
-	@echo "Plenary is on http://$(HOST):$(PORT)/ (Ctrl-C stops it)"
+	@echo "Plenary is on http://$(HOST):$(PORT)/ (Ctrl-C stops it and its mail worker)"
+	@export SITE_URL="$${SITE_URL:-http://$(HOST):$(PORT)}"; \
+	$(BIN)/huey_consumer app.tasks.huey --workers 2 --worker-type thread & worker=$$!; \
+	trap 'kill -INT $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium for the browser tests (Playwright's own download cannot work here).

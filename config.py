@@ -73,8 +73,22 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "plenary@localhost")
-    # Where links in emails point; defaults to the request's own host.
-    SITE_URL = os.environ.get("SITE_URL", "")
+    # The site's public address: every absolute link (mail) is built from it,
+    # never from a request's Host header. Required in production.
+    SITE_URL = os.environ.get("SITE_URL", "http://127.0.0.1:5000")
+    # Seconds an SMTP connection may take.
+    MAIL_TIMEOUT = _env_int("MAIL_TIMEOUT", 10)
+    # Mail delivery by the worker: tries before giving up, and the backoff
+    # (seconds, doubled each try up to MAIL_RETRY_MAX) when SMTP fails.
+    MAIL_MAX_ATTEMPTS = _env_int("MAIL_MAX_ATTEMPTS", 12)
+    MAIL_RETRY_BASE = _env_int("MAIL_RETRY_BASE", 30)
+    MAIL_RETRY_MAX = _env_int("MAIL_RETRY_MAX", 3600)
+    # Seconds after which a mail claimed by a worker that died is tried again.
+    MAIL_CLAIM_TIMEOUT = _env_int("MAIL_CLAIM_TIMEOUT", 300)
+    # Mails one worker run sends before it hands over to the next run.
+    MAIL_BATCH = _env_int("MAIL_BATCH", 200)
+    # Hour of the day (UTC, 0-23) the daily digest is sent.
+    DIGEST_HOUR = _env_int("DIGEST_HOUR", 7)
 
     # Minutes a member may edit their own comment after posting it.
     COMMENT_EDIT_MINUTES = _env_int("COMMENT_EDIT_MINUTES", 30)
@@ -102,6 +116,10 @@ class Config:
     # keyed on the row versions of what they show (app/pagecache.py).
     PAGE_CACHE_ENABLED = _env_bool("PAGE_CACHE_ENABLED", True)
 
+    # The task queue the mail worker reads: empty for SQLite at
+    # instance/tasks.db (no server needed), or redis://host:6379/0.
+    TASK_QUEUE_URL = os.environ.get("TASK_QUEUE_URL", "")
+
     PRODUCTION = False
     TESTING = False
 
@@ -113,6 +131,7 @@ class TestConfig(Config):
     WTF_CSRF_ENABLED = False
     RATELIMIT_ENABLED = False
     SERVER_NAME = None
+    SITE_URL = os.environ.get("SITE_URL", "http://plenary.test")
 
 
 class ProductionConfig(Config):
@@ -120,6 +139,7 @@ class ProductionConfig(Config):
     SESSION_COOKIE_SECURE = _env_bool("SESSION_COOKIE_SECURE", True)
     REMEMBER_COOKIE_SECURE = SESSION_COOKIE_SECURE
     PREFERRED_URL_SCHEME = "https"
+    SITE_URL = os.environ.get("SITE_URL", "")
 
 
 CONFIGS = {

@@ -28,6 +28,16 @@ def _refuse_weak_secret(app: Flask) -> None:
         )
 
 
+def _refuse_missing_site_url(app: Flask) -> None:
+    url = (app.config.get("SITE_URL") or "").strip()
+    if not url.startswith(("https://", "http://")):
+        raise SystemExit(
+            "Plenary refuses to start in production without SITE_URL: set it to the site's "
+            "public address (for example https://plenary.example.org). Links in mail are "
+            "built from it, never from a request's Host header."
+        )
+
+
 def create_app(config_class: type[Config] | None = None, overrides: dict | None = None) -> Flask:
     """Build the application for `config_class` (PLENARY_ENV's class by default)."""
     app = Flask(
@@ -40,6 +50,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         app.config.update(overrides)
     if app.config.get("PRODUCTION"):
         _refuse_weak_secret(app)
+        _refuse_missing_site_url(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
         app.logger.setLevel(logging.INFO)
@@ -74,6 +85,10 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     _register_blueprints(app)
     _register_template_helpers(app)
 
+    from .mail import init_mail
+
+    init_mail(app)
+
     from .cli import register_cli
 
     register_cli(app)
@@ -85,6 +100,7 @@ def _register_blueprints(app: Flask) -> None:
     from .auth import bp as auth_bp
     from .main import bp as main_bp
     from .moderation import bp as moderation_bp
+    from .notifications import bp as notifications_bp
     from .proposals import bp as proposals_bp
     from .search import bp as search_bp
     from .users import bp as users_bp
@@ -96,6 +112,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(moderation_bp)
     app.register_blueprint(users_bp)
     app.register_blueprint(search_bp)
+    app.register_blueprint(notifications_bp)
 
 
 def _register_template_helpers(app: Flask) -> None:

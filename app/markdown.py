@@ -1,6 +1,7 @@
 """Markdown to safe HTML: markdown-it-py renders, nh3 (ammonia) cleans."""
 
 import functools
+import re
 
 import nh3
 from markdown_it import MarkdownIt
@@ -12,6 +13,32 @@ from markupsafe import Markup
 _md = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False}).enable(
     ["table", "strikethrough"]
 )
+
+# "@username" links to the member's profile (not inside code, nor in a mail address).
+_MENTION = re.compile(r"@([A-Za-z0-9][A-Za-z0-9_.-]{0,31})")
+
+
+def _mention(state, silent: bool) -> bool:
+    pos = state.pos
+    if state.src[pos] != "@" or state.linkLevel > 0:
+        return False
+    if pos > 0 and (state.src[pos - 1].isalnum() or state.src[pos - 1] in "_.@/-"):
+        return False
+    match = _MENTION.match(state.src, pos)
+    if match is None:
+        return False
+    name = match.group(1).rstrip(".-")
+    if not silent:
+        token = state.push("link_open", "a", 1)
+        token.attrs = {"href": f"/users/{name}"}
+        text = state.push("text", "", 0)
+        text.content = "@" + name
+        state.push("link_close", "a", -1)
+    state.pos = pos + 1 + len(name)
+    return True
+
+
+_md.inline.ruler.before("emphasis", "mention", _mention)
 
 ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5",

@@ -13,7 +13,12 @@ import contextlib
 import itertools
 import os
 import uuid
+from email.message import EmailMessage
 from typing import NamedTuple
+
+# The test process enqueues into memory: no worker reads it, and the tests that
+# are about the worker start a real `huey_consumer` on a queue of their own.
+os.environ.setdefault("TASK_QUEUE_URL", "memory://")
 
 import pytest
 import sqlalchemy as sa
@@ -32,6 +37,7 @@ pytest_plugins = [
     "tests.fixtures.proposals",
     "tests.fixtures.threads",
     "tests.fixtures.moderation",
+    "tests.fixtures.smtp",
 ]
 
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
@@ -228,14 +234,66 @@ class Mail(NamedTuple):
     to: str
     subject: str
     body: str
+    message: EmailMessage | None = None
+
+
+class Mailbox:
+    """The mails the app has put in its outbox, as the worker would send them.
+
+    Reading it runs the worker's own delivery (app.mail.deliver_due: claim,
+    compose, mark sent) in this process, with the SMTP hand-over replaced by
+    an append: the worker is not the subject of the tests that use it (the
+    tests in test_mail_worker.py run a real consumer and a real SMTP server).
+    """
+
+    def __init__(self, app, monkeypatch):
+        self._app = app
+        self._sent: list[Mail] = []
+        monkeypatch.setattr("app.mail.transmit", self._capture)
+
+    def _capture(self, message: EmailMessage) -> None:
+        body = message.get_body(("plain",))
+        self._sent.append(
+            Mail(message["To"], message["Subject"], body.get_content() if body else "", message)
+        )
+
+    def _drain(self) -> list[Mail]:
+        from flask import has_app_context
+
+        from app.mail import deliver_due
+
+        if has_app_context():
+            # End the test's own read transaction (as a request's end would):
+            # on SQLite a snapshot older than the worker's writes cannot write.
+            _db.session.commit()
+        with self._app.app_context():
+            deliver_due()
+        return self._sent
+
+    def clear(self) -> None:
+        self._drain()
+        self._sent.clear()
+
+    def __iter__(self):
+        return iter(list(self._drain()))
+
+    def __len__(self) -> int:
+        return len(self._drain())
+
+    def __getitem__(self, index):
+        return self._drain()[index]
+
+    def __eq__(self, other):
+        return list(self._drain()) == other
+
+    def __repr__(self) -> str:
+        return f"Mailbox({self._sent!r})"
 
 
 @pytest.fixture
-def mailbox(monkeypatch):
+def mailbox(app, monkeypatch):
     """The mails the app sends during the test (also from the browser tests' server thread)."""
-    sent: list[Mail] = []
-    monkeypatch.setattr("app.mail.send_mail", lambda *args: sent.append(Mail(*args)))
-    return sent
+    return Mailbox(app, monkeypatch)
 
 
 _DEFAULT_HASH: list[str] = []

@@ -254,6 +254,7 @@ def test_a_strangers_signup_for_a_pending_address_does_not_change_it(app, db, ma
 
 def test_the_same_session_corrects_its_sign_up_and_sends_again(client, db, mailbox):
     client.post("/signup", data=form("alice", "alcie@example.org"))
+    assert len(mailbox) == 1  # the worker sent the first link before the correction
     response = client.post("/signup", data=form("alice_b", "alice@example.org", "second password"))
     assert response.status_code == 200
     assert "We have sent a link to" in response.get_data(as_text=True)
@@ -271,6 +272,18 @@ def test_the_same_session_corrects_its_sign_up_and_sends_again(client, db, mailb
     assert client.get("/account").status_code == 200
 
 
+def test_a_sign_up_corrected_before_the_worker_ran_mails_only_the_right_address(
+    client, db, mailbox
+):
+    client.post("/signup", data=form("alice", "alcie@example.org"))
+    client.post("/signup", data=form("alice_b", "alice@example.org", "second password"))
+    # The first mail, still in the outbox, belonged to the replaced sign-up: it
+    # is not sent (neither its stale link nor a new one to the mistyped address).
+    [right] = mailbox
+    assert right.to == "alice@example.org" and "@alice_b" in right.body
+    assert client.get(confirm_path(right)).status_code == 302
+
+
 def test_another_session_cannot_replace_a_pending_sign_up(app, db, mailbox):
     app.test_client().post("/signup", data=form("alice", "alice@example.org"))
     other = app.test_client()
@@ -283,6 +296,7 @@ def test_another_session_cannot_replace_a_pending_sign_up(app, db, mailbox):
 def test_a_stale_pending_sign_up_is_reclaimed(app, db, mailbox):
     first = app.test_client()
     first.post("/signup", data=form("alice", "alice@example.org"))
+    assert len(mailbox) == 1  # the worker sent its link days ago
     old = accounts.find_by_username("alice")
     old.created_at = utcnow() - timedelta(seconds=app.config["SIGNUP_CONFIRM_MAX_AGE"] + 60)
     db.session.commit()

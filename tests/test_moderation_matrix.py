@@ -22,6 +22,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
+from app.mail import unsubscribe_token
 from app.models import (
     CoauthorStatus,
     CommentStatus,
@@ -30,6 +31,7 @@ from app.models import (
     ReportReason,
     Role,
     ThreadState,
+    Topic,
 )
 from app.timeutil import utcnow
 
@@ -103,6 +105,13 @@ EXPECTED = {
     "moderation.suspend_member": MODERATOR_ONLY,
     "moderation.lift_suspension": MODERATOR_ONLY,
     "moderation.roles": ADMIN_ONLY,
+    # Following and mail settings: a member's own choices (a suspended member
+    # may still choose what they are told, as they may fix their name).
+    "notifications.follow": row("login", "ok", "ok", "ok", "ok", "ok"),
+    "notifications.unfollow": row("login", "ok", "ok", "ok", "ok", "ok"),
+    "notifications.preferences": row("login", "ok", "ok", "ok", "ok", "ok"),
+    # One-click unsubscribe works without signing in: the signed token is the proof.
+    "notifications.unsubscribe": row(*["ok"] * 6),
 }
 
 
@@ -263,6 +272,16 @@ def request_for(endpoint: str, s: Scene):
         "moderation.roles": (
             "/moderation/roles",
             {"username": "rex", "role": "moderator", **reason},
+        ),
+        "notifications.follow": (f"/follow/round/{s.round.id}", {}),
+        "notifications.unfollow": (f"/unfollow/round/{s.round.id}", {}),
+        "notifications.preferences": (
+            "/account/notifications",
+            {f"topic_{topic.value}": "digest" for topic in Topic},
+        ),
+        "notifications.unsubscribe": (
+            f"/unsubscribe/{unsubscribe_token(s.users['member'].id, 'mention')}",
+            {"List-Unsubscribe": "One-Click"},
         ),
     }
     return table[endpoint]

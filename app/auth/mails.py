@@ -1,19 +1,18 @@
 """The mails of the account pages: sign-up confirmation, "you have an account", reset.
 
-Each goes through `app.mail.send_mail` (SMTP, or the log when MAIL_SERVER is
-unset), looked up when called, so tests can catch the mail in one place.
+The views call `send_*`, which put a row in the mail outbox in the view's
+transaction (the view commits); the worker (app/tasks.py) writes the text
+with `*_text` when it sends, so the links' tokens are made at send time and
+never stored. Links come from SITE_URL only (app/urls.py).
 """
 
-from flask import current_app, request, url_for
+from flask import current_app
 
 from .. import mail
+from ..models import MailKind
 from ..models.user import User
 from ..services import accounts
-
-
-def _link(endpoint: str, **values) -> str:
-    base = current_app.config.get("SITE_URL") or request.host_url.rstrip("/")
-    return base + url_for(endpoint, **values)
+from ..urls import absolute_url
 
 
 def _duration(seconds: int) -> str:
@@ -24,33 +23,24 @@ def _duration(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
+def _plain(subject: str, body: str) -> tuple[str, str, dict]:
+    return subject, "plain", {"body": body}
+
+
+# --- Queued by the views -------------------------------------------------------------
+
+
 def send_confirmation(user: User) -> None:
     """A link that confirms `user`'s address and finishes the sign-up."""
     if not user.has_address:
         # A sign-up whose address belongs to another account: nothing to send.
         return
-    link = _link("auth.confirm_signup", token=accounts.make_confirm_token(user))
-    lifetime = _duration(current_app.config["SIGNUP_CONFIRM_MAX_AGE"])
-    mail.send_mail(
-        user.email,
-        "Confirm your address to finish signing up on Plenary",
-        f"Someone signed up on Plenary as @{user.username} with this address.\n\n"
-        f"To confirm the address and finish signing up, open:\n{link}\n\n"
-        f"The link works once, within {lifetime}. If you did not sign up as "
-        f"@{user.username}, do not open it and ignore this mail: no account is made.",
-    )
+    mail.queue_mail(MailKind.signup_confirm, user)
 
 
 def send_already_member(user: User) -> None:
     """Tell the owner of an address that someone tried to sign up with it."""
-    mail.send_mail(
-        user.email,
-        "You already have a Plenary account",
-        "Someone tried to sign up on Plenary with this address. "
-        f"You already have an account, @{user.username}: sign in at\n{_link('auth.login')}\n"
-        f"or reset your password at\n{_link('auth.reset_request')}\n\n"
-        "If it was not you, ignore this mail.",
-    )
+    mail.queue_mail(MailKind.already_member, user)
 
 
 def send_signup_mail(signup: accounts.SignUp) -> None:
@@ -63,9 +53,45 @@ def send_signup_mail(signup: accounts.SignUp) -> None:
 
 
 def send_reset(user: User) -> None:
-    link = _link("auth.reset_with_token", token=accounts.make_reset_token(user))
-    mail.send_mail(
-        user.email,
+    mail.queue_mail(MailKind.reset, user)
+
+
+def send_no_account(address: str) -> None:
+    """The answer to a reset request for an address no account uses (same work as a reset)."""
+    mail.queue_mail(MailKind.no_account, to_address=address)
+
+
+# --- Written by the worker ----------------------------------------------------------------
+
+
+def confirmation_text(user: User):
+    if not user.has_address or user.email_confirmed:
+        return None
+    link = absolute_url("auth.confirm_signup", token=accounts.make_confirm_token(user))
+    lifetime = _duration(current_app.config["SIGNUP_CONFIRM_MAX_AGE"])
+    return _plain(
+        "Confirm your address to finish signing up on Plenary",
+        f"Someone signed up on Plenary as @{user.username} with this address.\n\n"
+        f"To confirm the address and finish signing up, open:\n{link}\n\n"
+        f"The link works once, within {lifetime}. If you did not sign up as "
+        f"@{user.username}, do not open it and ignore this mail: no account is made.",
+    )
+
+
+def already_member_text(user: User):
+    return _plain(
+        "You already have a Plenary account",
+        "Someone tried to sign up on Plenary with this address. "
+        f"You already have an account, @{user.username}: sign in at\n"
+        f"{absolute_url('auth.login')}\n"
+        f"or reset your password at\n{absolute_url('auth.reset_request')}\n\n"
+        "If it was not you, ignore this mail.",
+    )
+
+
+def reset_text(user: User):
+    link = absolute_url("auth.reset_with_token", token=accounts.make_reset_token(user))
+    return _plain(
         "Reset your Plenary password",
         f"Someone asked to reset the password of {user.username} on Plenary.\n\n"
         f"To choose a new password, open:\n{link}\n\n"
@@ -75,12 +101,10 @@ def send_reset(user: User) -> None:
     )
 
 
-def send_no_account(address: str) -> None:
-    """The answer to a reset request for an address no account uses (same work as a reset)."""
-    mail.send_mail(
-        address,
+def no_account_text():
+    return _plain(
         "Reset your Plenary password",
         "Someone asked to reset a Plenary password for this address, but no account "
         "uses it. If it was you, perhaps you signed up with another address; or sign up at\n"
-        f"{_link('auth.signup')}\n\nIf it was not you, ignore this mail.",
+        f"{absolute_url('auth.signup')}\n\nIf it was not you, ignore this mail.",
     )

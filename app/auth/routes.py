@@ -52,6 +52,7 @@ def signup():
         if not refused:
             session[PENDING_SIGNUP] = accounts.pending_ref(result.pending)
             mails.send_signup_mail(result)
+            db.session.commit()
             sent_to = accounts.normalise_email(form.email.data)
             status = 200
     return render_template("auth/signup.html", form=form, sent_to=sent_to), status
@@ -93,6 +94,7 @@ def login():
             form.form_errors.append(LOGIN_FAILED)
         elif not user.email_confirmed:
             mails.send_confirmation(user)
+            db.session.commit()
             form.form_errors.append(
                 "Confirm your email address first: we have sent a new link to it."
             )
@@ -172,6 +174,7 @@ def reset_request():
             mails.send_reset(user)
         else:
             mails.send_no_account(accounts.normalise_email(form.email.data))
+        db.session.commit()
         flash(RESET_SENT, "info")
         return redirect(url_for("auth.login"))
     status = 400 if form.is_submitted() else 200

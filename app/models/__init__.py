@@ -4,6 +4,16 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from . import search_index as _search_schema
+from .mail import (
+    Delivery,
+    Follow,
+    FollowTarget,
+    MailKind,
+    NotificationPreference,
+    OutboxMail,
+    OutboxState,
+    Topic,
+)
 from .moderation import ModerationAction, Report, ReportReason, ReportStatus
 from .notification import Notification
 from .proposal import (
@@ -25,6 +35,14 @@ from .user import Role, User
 _search_schema.listen(db.metadata)
 
 __all__ = [
+    "Delivery",
+    "Follow",
+    "FollowTarget",
+    "MailKind",
+    "NotificationPreference",
+    "OutboxMail",
+    "OutboxState",
+    "Topic",
     "Article",
     "CoauthorStatus",
     "Comment",

@@ -202,7 +202,56 @@ def add_comment(thread: Thread, author: User, body: str, parent: Comment | None 
     body = check_body(body)
     # Published at once, but listed in the moderation queue until approved.
     needs_review = not author.is_moderator and _is_first_comment(author)
-    return insert_comment(thread, parent, body=body, author=author, needs_review=needs_review)
+    comment = insert_comment(thread, parent, body=body, author=author, needs_review=needs_review)
+    tell_about_comment(comment, thread, parent, author)
+    return comment
+
+
+def tell_about_comment(comment: Comment, thread: Thread, parent: Comment | None, author: User):
+    """The parent's author hears of a reply, @mentioned members of the mention (if they can
+    see it), the thread's followers of a new comment; the author follows the thread."""
+    from ..models import Follow, Proposal
+    from ..urls import path_for
+    from .notifications import FollowTarget, audience, auto_follow, mentioned_members, notify_many
+
+    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    if proposal is not None:
+        where = f"{proposal.label} “{proposal.title}”"
+    else:
+        where = f"“{thread.title or 'a thread'}”"
+    fields = {
+        "thread_id": thread.id,
+        "comment_id": comment.id,
+        "proposal_id": proposal.id if proposal else None,
+        "round_id": proposal.round_id if proposal else None,
+        "link": path_for("articles.permalink", comment_id=comment.id),
+    }
+    told = {author.id}
+    if parent is not None and parent.author_id and parent.author_id not in told:
+        notify_many(
+            [parent.author_id],
+            "reply",
+            f"{author.display_name} replied to your comment on {where}.",
+            **fields,
+        )
+        told.add(parent.author_id)
+    seen = [
+        m.id
+        for m in mentioned_members(comment.body)
+        if m.id not in told
+        and thread.is_visible_to(m)
+        and (proposal is None or proposal.is_visible_to(m))
+    ]
+    notify_many(seen, "mention", f"{author.display_name} mentioned you on {where}.", **fields)
+    told.update(seen)
+    followers = audience(FollowTarget.thread, thread.id)
+    notify_many(
+        followers.where(Follow.user_id.not_in(told)),
+        "thread_comment",
+        f"{author.display_name} commented on {where}.",
+        **fields,
+    )
+    auto_follow(author, FollowTarget.thread, thread.id)
 
 
 def post_guest_comment(article: Article, name: str, body: str) -> Comment:
@@ -250,10 +299,41 @@ def edit_comment(comment: Comment, actor: User, body: str, now: datetime | None 
             editor_id=comment.author_id,
         )
     )
+    previous = comment.body
     comment.body = body
     comment.edited_at = now
     db.session.flush()
+    _tell_newly_mentioned(comment, previous, actor)
     return comment
+
+
+def _tell_newly_mentioned(comment: Comment, previous: str, author: User) -> None:
+    """An edit that adds an @mention tells that member (once: not those named before)."""
+    from ..models import Proposal
+    from .notifications import mentioned_members, mentioned_names, notify_many
+
+    before = {name.lower() for name in mentioned_names(previous)}
+    thread = comment.thread
+    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    new = [
+        m.id
+        for m in mentioned_members(comment.body)
+        if m.username.lower() not in before
+        and m.id != author.id
+        and thread.is_visible_to(m)
+        and (proposal is None or proposal.is_visible_to(m))
+    ]
+    if new:
+        from ..urls import path_for
+
+        notify_many(
+            new,
+            "mention",
+            f"{author.display_name} mentioned you in a comment on “{thread.title or 'a thread'}”.",
+            thread_id=thread.id,
+            comment_id=comment.id,
+            link=path_for("articles.permalink", comment_id=comment.id),
+        )
 
 
 def delete_own_comment(comment: Comment, actor: User) -> Comment:

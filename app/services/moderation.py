@@ -32,9 +32,10 @@ from ..models import moderation as rules
 from ..models.moderation import DETAILS_MAX, NOTE_MAX, REASON_MAX
 from ..models.thread import PATH_SEGMENT
 from ..timeutil import as_utc, utcnow
+from . import notifications as notes
 from .accounts import end_sessions, has_control_chars, set_role
 from .comments import count_in
-from .notifications import notify
+from .notifications import notify, notify_many
 
 DEFAULT_REPORTS_TO_HIDE = 3
 THREAD_TITLE_MAX = 300
@@ -597,6 +598,19 @@ def hide_proposal(proposal: Proposal, actor: User, reason: str) -> None:
         "proposal_hidden",
         f"A moderator hid your proposal “{proposal.title}”. Reason: {reason}",
         proposal_link(proposal),
+    )
+    # Its supporters and followers are told it is gone from view (not the reason:
+    # that is between the author and the moderators).
+    audience = notes.proposal_audience(proposal.id).subquery()
+    notify_many(
+        sa.select(audience.c.user_id).where(audience.c.user_id != proposal.author_id),
+        "supported_proposal_hidden",
+        f"{proposal.label} “{proposal.title}”, which you support or follow, was hidden by a "
+        "moderator.",
+        exclude=actor.id,
+        round_id=proposal.round_id,
+        proposal_id=proposal.id,
+        link=proposal_link(proposal),
     )
     db.session.flush()
 

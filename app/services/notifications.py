@@ -1,10 +1,232 @@
-"""Notifications: written by other services, read on /notifications."""
+"""Notifications: written by other services, read on /notifications, mailed by the worker.
+
+Every notification is written with its mail in the same transaction: the
+members whose preference for the notification's topic is "immediate" get an
+outbox row (delivered by the worker, app/mail.py), "digest" ones are marked
+for the daily digest. Both are set-based (INSERT ... SELECT, UPDATE ...
+WHERE user_id IN (SELECT ...)), so telling 10,000 co-signers is a handful of
+statements, not 10,000 round trips.
+"""
+
+import re
+import uuid
+from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 
+from ..errors import NotFound, ValidationError
 from ..extensions import db
-from ..models import Notification, User
+from ..models import (
+    CoauthorStatus,
+    Cosignature,
+    Delivery,
+    Follow,
+    FollowTarget,
+    MailKind,
+    Notification,
+    NotificationPreference,
+    OutboxMail,
+    OutboxState,
+    Proposal,
+    ProposalCoauthor,
+    Round,
+    Thread,
+    Topic,
+    User,
+)
+from ..models.mail import DEFAULT_DELIVERY
+from ..models.user import username_key
 from ..timeutil import utcnow
+
+MODERATION_KINDS = {
+    "comment_approved",
+    "comment_hidden",
+    "comment_moved",
+    "comment_pinned",
+    "comment_restored",
+    "comment_unpinned",
+    "proposal_hidden",
+    "proposal_restored",
+    "suspended",
+    "suspension_lifted",
+    "role_changed",
+    "thread_locked",
+    "thread_unlocked",
+    "thread_hidden",
+}
+TOPIC_OF_KIND = {
+    "reply": Topic.reply,
+    "mention": Topic.mention,
+    "new_proposal": Topic.new_proposal,
+    "thread_comment": Topic.thread_comment,
+    "proposal_edited": Topic.proposal_update,
+    "proposal_withdrawn": Topic.proposal_update,
+    "proposal_decided": Topic.proposal_update,
+    "supported_proposal_hidden": Topic.proposal_update,
+    "coauthor_invite": Topic.coauthor_invite,
+}
+
+
+def topic_for(kind: str, action_url: str | None = None) -> Topic:
+    """The preference topic of a notification kind (a one-click successor offer is its own)."""
+    if action_url and kind in ("proposal_withdrawn", "proposal_decided"):
+        return Topic.successor_offer
+    if kind in MODERATION_KINDS:
+        return Topic.moderation
+    return TOPIC_OF_KIND.get(kind, Topic.other)
+
+
+# --- Writing notifications and their mail -----------------------------------------------
+
+
+def _columns(kind, message, topic, now, event_key, **fields) -> dict:
+    return {
+        "kind": kind,
+        "message": message[:1000],
+        "topic": topic.value,
+        "created_at": now,
+        "event_key": event_key,
+        **fields,
+    }
+
+
+def _delivery_of(topic: Topic):
+    """SQL: the delivery each member (users.id) chose for `topic`, or its default."""
+    chosen = (
+        sa.select(NotificationPreference.delivery)
+        .where(
+            NotificationPreference.user_id == User.id,
+            NotificationPreference.topic == topic.value,
+        )
+        .scalar_subquery()
+    )
+    return sa.func.coalesce(chosen, DEFAULT_DELIVERY[topic].value)
+
+
+def _mail_state(topic: Topic, now: datetime):
+    """SQL (over users): "queued", "digest" or NULL for one member and topic.
+
+    NULL when the member chose "never", has no confirmed address, is a demo
+    member, or is suspended (then only moderation of their own content is mailed).
+    """
+    delivery = _delivery_of(topic)
+    # Demo members (flask seed --demo) are invented: their addresses get no mail.
+    mailable = [User.email_confirmed_at.is_not(None), User.is_demo.is_(False)]
+    if topic != Topic.moderation:
+        # A suspended member is not mailed about what they cannot act on.
+        mailable.append(sa.or_(User.suspended_until.is_(None), User.suspended_until <= now))
+    return sa.case(
+        (sa.and_(*mailable, delivery == Delivery.immediate.value), "queued"),
+        (sa.and_(*mailable, delivery == Delivery.digest.value), "digest"),
+        else_=None,
+    )
+
+
+def _queue_mail(event_key: str, topic: Topic, now: datetime, marked: bool = False) -> None:
+    """The event's mail, in the caller's transaction: outbox rows, or marks for the digest.
+
+    `marked`: the INSERT already wrote each notification's mail_state.
+    """
+    if not marked:
+        db.session.execute(
+            sa.update(Notification)
+            .where(Notification.event_key == event_key, Notification.user_id == User.id)
+            .values(mail_state=_mail_state(topic, now))
+            .execution_options(synchronize_session=False)
+        )
+    queued = db.session.execute(
+        sa.insert(OutboxMail).from_select(
+            [
+                "key",
+                "kind",
+                "user_id",
+                "notification_id",
+                "state",
+                "attempts",
+                "next_attempt_at",
+                "created_at",
+            ],
+            sa.select(
+                sa.literal("n:", sa.String) + sa.cast(Notification.id, sa.String),
+                sa.literal(MailKind.notification.value, sa.String),
+                Notification.user_id,
+                Notification.id,
+                sa.literal(OutboxState.pending.value, sa.String),
+                sa.literal(0, sa.Integer),
+                sa.literal(now, sa.DateTime),
+                sa.literal(now, sa.DateTime),
+            ).where(Notification.event_key == event_key, Notification.mail_state == "queued"),
+        )
+    ).rowcount
+    if queued:
+        from ..mail import mark_queued
+
+        mark_queued()
+
+
+def _typed(value, type_):
+    """A bound value in a SELECT list, typed for the column it fills.
+
+    A CAST tells PostgreSQL the type of a NULL; a datetime is bound as is
+    (SQLite would read CAST(... AS DATETIME) as a number).
+    """
+    if isinstance(type_, sa.DateTime):
+        return sa.literal(value, type_)
+    return sa.cast(sa.literal(value, type_), type_)
+
+
+def notify_many(
+    user_ids,
+    kind: str,
+    message: str,
+    *,
+    topic: Topic | None = None,
+    exclude: int | None = None,
+    **fields,
+) -> int:
+    """The same notification for many members; returns how many.
+
+    `user_ids` is a list of ids or a one-column SELECT of them (written with
+    INSERT ... SELECT, never read into Python). `fields` are Notification
+    columns (link, action_url, action_label, round_id, proposal_id, thread_id,
+    comment_id).
+    """
+    now = utcnow()
+    topic = topic or topic_for(kind, fields.get("action_url"))
+    event_key = uuid.uuid4().hex
+    columns = _columns(kind, message, topic, now, event_key, **fields)
+    if isinstance(user_ids, sa.Select):
+        chosen = user_ids.subquery()
+        uid = list(chosen.c)[0]
+        table = Notification.__table__
+        # Joined to users, so each row is written with its mail_state at once.
+        select = (
+            sa.select(
+                uid,
+                *(_typed(v, table.c[k].type) for k, v in columns.items()),
+                _mail_state(topic, now),
+            )
+            .select_from(chosen.join(User, User.id == uid))
+        )
+        if exclude is not None:
+            select = select.where(uid != exclude)
+        count = db.session.execute(
+            sa.insert(Notification).from_select(["user_id", *columns, "mail_state"], select)
+        ).rowcount
+        marked = True
+    else:
+        rows = [
+            {"user_id": uid, **columns}
+            for uid in dict.fromkeys(user_ids)
+            if uid is not None and uid != exclude
+        ]
+        if rows:
+            db.session.execute(sa.insert(Notification), rows)
+        count, marked = len(rows), False
+    if count:
+        _queue_mail(event_key, topic, now, marked)
+    return count
 
 
 def notify(
@@ -14,31 +236,25 @@ def notify(
     link: str | None = None,
     action_url: str | None = None,
     action_label: str | None = None,
-) -> Notification:
+    **fields,
+) -> Notification | None:
     """Tell one member that something happened (optionally with a one-click offer)."""
     user_id = user if isinstance(user, int) else user.id
-    note = Notification(
-        user_id=user_id,
-        kind=kind,
-        message=message[:1000],
+    notify_many(
+        [user_id],
+        kind,
+        message,
         link=link,
         action_url=action_url,
         action_label=action_label,
+        **fields,
     )
-    db.session.add(note)
-    db.session.flush()
-    return note
-
-
-def notify_many(user_ids, kind: str, message: str, **kwargs) -> int:
-    """The same notification for many members in one INSERT; returns how many."""
-    rows = [
-        {"user_id": uid, "kind": kind, "message": message[:1000], "created_at": utcnow(), **kwargs}
-        for uid in dict.fromkeys(user_ids)
-    ]
-    if rows:
-        db.session.execute(sa.insert(Notification), rows)
-    return len(rows)
+    return db.session.scalar(
+        sa.select(Notification)
+        .where(Notification.user_id == user_id, Notification.kind == kind)
+        .order_by(Notification.id.desc())
+        .limit(1)
+    )
 
 
 def unread_count(user: User) -> int:
@@ -62,3 +278,234 @@ def mark_read(user: User, notification_ids=None) -> int:
     if notification_ids is not None:
         stmt = stmt.where(Notification.id.in_(list(notification_ids)))
     return db.session.execute(stmt).rowcount
+
+
+def get_own_notification(user: User, notification_id: int) -> Notification:
+    note = db.session.get(Notification, notification_id)
+    if note is None or note.user_id != user.id:
+        raise NotFound("There is no such notification.")
+    return note
+
+
+# --- Who is told: following -----------------------------------------------------------------
+
+
+def _unfollowed(target: FollowTarget, target_id: int):
+    return sa.select(Follow.user_id).where(
+        Follow.target == target, Follow.target_id == target_id, Follow.following.is_(False)
+    )
+
+
+def _followers(target: FollowTarget, target_id: int):
+    return sa.select(Follow.user_id.label("user_id")).where(
+        Follow.target == target, Follow.target_id == target_id, Follow.following.is_(True)
+    )
+
+
+def _supporter_selects(proposal_id: int) -> list:
+    return [
+        sa.select(Proposal.author_id.label("user_id")).where(Proposal.id == proposal_id),
+        sa.select(ProposalCoauthor.user_id).where(
+            ProposalCoauthor.proposal_id == proposal_id,
+            ProposalCoauthor.status == CoauthorStatus.accepted,
+        ),
+        sa.select(Cosignature.user_id).where(
+            Cosignature.proposal_id == proposal_id, Cosignature.removed_at.is_(None)
+        ),
+    ]
+
+
+def proposal_supporters(proposal_id: int):
+    """SQL: the author, accepted co-authors and active co-signers of a proposal."""
+    return sa.union(*_supporter_selects(proposal_id))
+
+
+def proposal_audience(proposal_id: int):
+    """SQL: who is told about a proposal: its supporters and followers, less who unfollowed.
+
+    Taking part (writing, co-authoring, co-signing) follows a proposal without
+    a row; an unfollow row takes the member out.
+    """
+    everyone = sa.union(
+        *_supporter_selects(proposal_id), _followers(FollowTarget.proposal, proposal_id)
+    ).subquery()
+    return sa.select(everyone.c.user_id).where(
+        everyone.c.user_id.not_in(_unfollowed(FollowTarget.proposal, proposal_id))
+    )
+
+
+def audience(target: FollowTarget, target_id: int):
+    """SQL: the followers of a round or thread (and a proposal's whole audience)."""
+    if target == FollowTarget.proposal:
+        return proposal_audience(target_id)
+    return sa.select(Follow.user_id).where(
+        Follow.target == target, Follow.target_id == target_id, Follow.following.is_(True)
+    )
+
+
+def auto_follow(user: User | int | None, target: FollowTarget, target_id: int) -> None:
+    """Taking part follows, unless the member unfollowed before."""
+    user_id = user if isinstance(user, int) or user is None else user.id
+    if user_id is None:
+        return
+    exists = db.session.scalar(
+        sa.select(Follow.id).where(
+            Follow.user_id == user_id, Follow.target == target, Follow.target_id == target_id
+        )
+    )
+    if exists:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(
+                Follow(user_id=user_id, target=target, target_id=target_id, created_at=utcnow())
+            )
+    except IntegrityError:
+        pass  # a concurrent request followed first
+
+
+TARGET_MODELS = {
+    FollowTarget.proposal: Proposal,
+    FollowTarget.thread: Thread,
+    FollowTarget.round: Round,
+}
+
+
+def follow_target(target, target_id: int):
+    """The proposal, thread or round named, or NotFound (ValidationError for a bad kind)."""
+    try:
+        target = FollowTarget(target)
+    except ValueError as exc:
+        raise ValidationError("Follow a proposal, a thread or a round.") from exc
+    obj = db.session.get(TARGET_MODELS[target], target_id)
+    if obj is None:
+        raise NotFound("There is nothing to follow there.")
+    return target, obj
+
+
+def is_following(user, target: FollowTarget, target_id: int) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False):
+        return False
+    row = db.session.scalar(
+        sa.select(Follow.following).where(
+            Follow.user_id == user.id, Follow.target == target, Follow.target_id == target_id
+        )
+    )
+    if row is not None:
+        return bool(row)
+    if target == FollowTarget.proposal:
+        return bool(
+            db.session.scalar(
+                sa.select(
+                    sa.exists().where(
+                        proposal_supporters(target_id).subquery().c.user_id == user.id
+                    )
+                )
+            )
+        )
+    return False
+
+
+def set_following(user: User, target, target_id: int, following: bool) -> bool:
+    """Follow or unfollow a proposal, thread or round (the member's explicit choice)."""
+    target, obj = follow_target(target, target_id)
+    if not _can_see(user, target, obj):
+        raise NotFound("There is nothing to follow there.")
+    row = db.session.scalar(
+        sa.select(Follow).where(
+            Follow.user_id == user.id, Follow.target == target, Follow.target_id == target_id
+        )
+    )
+    if row is None:
+        db.session.add(
+            Follow(
+                user_id=user.id,
+                target=target,
+                target_id=target_id,
+                following=following,
+                created_at=utcnow(),
+            )
+        )
+    else:
+        row.following = following
+    db.session.flush()
+    return following
+
+
+def _can_see(user, target: FollowTarget, obj) -> bool:
+    if target == FollowTarget.proposal:
+        return obj.is_visible_to(user)
+    if target == FollowTarget.thread:
+        return obj.is_visible_to(user)
+    return True
+
+
+# --- Mentions ---------------------------------------------------------------------------------
+
+# "@name" not preceded by a word character, "." or "@" (so mail addresses are not mentions).
+MENTION_RE = re.compile(r"(?<![\w.@/])@([A-Za-z0-9][A-Za-z0-9_.-]{0,31})")
+MAX_MENTIONS = 20
+
+
+def mentioned_names(text: str | None) -> list[str]:
+    names = []
+    for match in MENTION_RE.finditer(text or ""):
+        name = match.group(1).rstrip(".-")
+        if name and name not in names:
+            names.append(name)
+    return names[:MAX_MENTIONS]
+
+
+def mentioned_members(text: str | None) -> list[User]:
+    keys = [username_key(n) for n in mentioned_names(text)]
+    if not keys:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(User).where(User.username_key.in_(keys), User.email_confirmed_at.is_not(None))
+        )
+    )
+
+
+# --- Preferences ---------------------------------------------------------------------------------
+
+
+def preferences(user: User) -> dict[Topic, Delivery]:
+    chosen = dict(
+        db.session.execute(
+            sa.select(NotificationPreference.topic, NotificationPreference.delivery).where(
+                NotificationPreference.user_id == user.id
+            )
+        ).all()
+    )
+    return {topic: Delivery(chosen.get(topic, DEFAULT_DELIVERY[topic])) for topic in Topic}
+
+
+def set_preference(user_id: int, topic, delivery) -> None:
+    """Choose how one topic is delivered (immediate, digest, never)."""
+    try:
+        topic, delivery = Topic(topic), Delivery(delivery)
+    except ValueError as exc:
+        raise ValidationError("Choose email at once, in the daily digest, or never.") from exc
+    row = db.session.get(NotificationPreference, (user_id, topic))
+    if row is None:
+        db.session.add(NotificationPreference(user_id=user_id, topic=topic, delivery=delivery))
+    else:
+        row.delivery = delivery
+    db.session.flush()
+
+
+def set_preferences(user: User, choices: dict) -> None:
+    for topic, delivery in choices.items():
+        set_preference(user.id, topic, delivery)
+
+
+def unsubscribe(user_id: int, topic: str) -> User | None:
+    """No more mail for one topic ("all": for every topic); in-app notifications stay."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return None
+    topics = list(Topic) if topic == "all" else [Topic(topic)]
+    for each in topics:
+        set_preference(user.id, each, Delivery.never)
+    return user

@@ -3,6 +3,7 @@ site, in the light and the dark colour scheme, for each kind of visitor."""
 
 import pytest
 
+from app.mail import unsubscribe_token
 from app.seeding.demo import DEMO_SLUG
 from tests.browser.axe import serious_violations
 from tests.browser.conftest import PageProblems
@@ -46,6 +47,7 @@ def pages_by_role(site) -> dict[str, list[str]]:
             "/search",
             "/search?q=convention",
             "/search?q=zzzznothing",
+            f"/unsubscribe/{unsubscribe_token(site.member.id, 'mention')}",
         ],
         "member": [
             f"/proposals/{opened}",
@@ -54,6 +56,8 @@ def pages_by_role(site) -> dict[str, list[str]]:
             f"{ROUND}/new",
             "/notifications",
             "/account",
+            "/account/notifications",
+            ROUND,  # with its follow button
             f"/moderation/report/comment/{site.first_comment.id}",
             f"/moderation/report/proposal/{opened}",
             f"/comments/{site.first_comment.id}/reply",
