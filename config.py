@@ -30,6 +30,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def _database_url(default: str) -> str:
     url = os.environ.get("DATABASE_URL", default)
     # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
@@ -73,8 +80,12 @@ class Config:
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "plenary@localhost")
-    # Where links in emails point; defaults to the request's own host.
+    # Where links in mail and feeds point (https://plenary.example.org); required
+    # in production. Links never follow the request's Host header (app/urls.py).
     SITE_URL = os.environ.get("SITE_URL", "")
+    # Host names the site answers to; any other Host header is a 400 (Flask's
+    # TRUSTED_HOSTS). Comma-separated; in production it defaults to SITE_URL's host.
+    TRUSTED_HOSTS = _env_list("TRUSTED_HOSTS")
 
     # Minutes a member may edit their own comment after posting it.
     COMMENT_EDIT_MINUTES = _env_int("COMMENT_EDIT_MINUTES", 30)

@@ -34,6 +34,23 @@ def _refuse_weak_secret(app: Flask) -> None:
         )
 
 
+def _require_site_url(app: Flask) -> None:
+    """Production links come from SITE_URL, and only its host (or TRUSTED_HOSTS) is served."""
+    from urllib.parse import urlsplit
+
+    from .urls import validate_site_url
+
+    site_url = (app.config.get("SITE_URL") or "").strip()
+    problem = validate_site_url(site_url)
+    if problem:
+        raise SystemExit(
+            f"Plenary refuses to start in production without SITE_URL: {problem}. "
+            "Links in mail are built from it, never from the request's Host header."
+        )
+    if not app.config.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [urlsplit(site_url).hostname]
+
+
 def create_app(config_class: type[Config] | None = None, overrides: dict | None = None) -> Flask:
     """Build the application for `config_class` (PLENARY_ENV's class by default)."""
     app = Flask(
@@ -46,6 +63,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         app.config.update(overrides)
     if app.config.get("PRODUCTION"):
         _refuse_weak_secret(app)
+        _require_site_url(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
         app.logger.setLevel(logging.INFO)

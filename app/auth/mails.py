@@ -4,16 +4,12 @@ Each goes through `app.mail.send_mail` (SMTP, or the log when MAIL_SERVER is
 unset), looked up when called, so tests can catch the mail in one place.
 """
 
-from flask import current_app, request, url_for
+from flask import current_app
 
 from .. import mail
 from ..models.user import User
 from ..services import accounts
-
-
-def _link(endpoint: str, **values) -> str:
-    base = current_app.config.get("SITE_URL") or request.host_url.rstrip("/")
-    return base + url_for(endpoint, **values)
+from ..urls import absolute_url as _link
 
 
 def _duration(seconds: int) -> str:
