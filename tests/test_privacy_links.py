@@ -35,8 +35,11 @@ def test_mail_links_ignore_a_hostile_host_without_site_url(client, make_user, ma
     client.post("/reset", data={"email": "vera@example.org"}, headers=headers)
     client.post("/reset", data={"email": "nobody@example.org"}, headers=headers)
     client.post("/signup", data=SIGNUP, headers=headers)
-    client.post("/signup", data={**SIGNUP, "username": "other", "email": "vera@example.org"},
-                headers=headers)
+    client.post(
+        "/signup",
+        data={**SIGNUP, "username": "other", "email": "vera@example.org"},
+        headers=headers,
+    )
     links = _links(mailbox)
     assert len(mailbox) == 4 and links
     for link in links:
@@ -63,27 +66,46 @@ def test_trusted_hosts_refuse_other_host_headers(database_url, host):
     app = make_test_app(database_url, TRUSTED_HOSTS=["plenary.example.org"])
     client = app.test_client()
     assert client.get("/login", headers={"Host": host}).status_code == 400
-    assert client.post("/reset", data={"email": "a@example.org"},
-                       headers={"Host": host}).status_code == 400
+    assert (
+        client.post("/reset", data={"email": "a@example.org"}, headers={"Host": host}).status_code
+        == 400
+    )
     assert client.get("/login", headers={"Host": "plenary.example.org"}).status_code == 200
 
 
-@pytest.mark.parametrize("site_url", [None, "", "plenary.example.org", "ftp://x.example",
-                                      "https://user@x.example", "https://x.example/?a=1"])
+@pytest.mark.parametrize(
+    "site_url",
+    [
+        None,
+        "",
+        "plenary.example.org",
+        "ftp://x.example",
+        "https://user@x.example",
+        "https://x.example/?a=1",
+    ],
+)
 def test_production_refuses_a_missing_or_bad_site_url(site_url):
     with pytest.raises(SystemExit) as info:
-        create_app(ProductionConfig, overrides={
-            "SECRET_KEY": "a-long-random-production-secret-for-tests", "SITE_URL": site_url})
+        create_app(
+            ProductionConfig,
+            overrides={
+                "SECRET_KEY": "a-long-random-production-secret-for-tests",
+                "SITE_URL": site_url,
+            },
+        )
     assert "SITE_URL" in str(info.value)
 
 
 def test_production_serves_only_site_url_host(database_url):
-    app = create_app(ProductionConfig, overrides={
-        "SECRET_KEY": "a-long-random-production-secret-for-tests",
-        "SITE_URL": "https://plenary.example.org",
-        "SQLALCHEMY_DATABASE_URI": database_url,
-        "RATELIMIT_ENABLED": False,
-    })
+    app = create_app(
+        ProductionConfig,
+        overrides={
+            "SECRET_KEY": "a-long-random-production-secret-for-tests",
+            "SITE_URL": "https://plenary.example.org",
+            "SQLALCHEMY_DATABASE_URI": database_url,
+            "RATELIMIT_ENABLED": False,
+        },
+    )
     assert app.config["TRUSTED_HOSTS"] == ["plenary.example.org"]
     client = app.test_client()
     assert client.get("/login", headers={"Host": "evil.example"}).status_code == 400
