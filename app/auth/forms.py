@@ -80,6 +80,12 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
+class ConfirmSignupForm(FlaskForm):
+    # Asked only when this browser did not make the sign-up.
+    password = PasswordField("Password of this sign-up", validators=[Length(max=PASSWORD_MAX)])
+    submit = SubmitField("Confirm and sign in")
+
+
 class ResetRequestForm(FlaskForm):
     email = email_field()
     submit = SubmitField("Send reset link")

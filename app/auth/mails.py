@@ -20,15 +20,16 @@ def _duration(seconds: int) -> str:
     return f"{seconds} seconds"
 
 
-def send_confirmation(user: User) -> None:
-    """A link that confirms `user`'s address and finishes the sign-up."""
-    if not user.has_address:
+def send_confirmation(user: User, address: str | None = None) -> None:
+    """A link that confirms `address` (the sign-up's own by default) and finishes the sign-up."""
+    address = address or (user.email if user.has_address else None)
+    if address is None:
         # A sign-up whose address belongs to another account: nothing to send.
         return
-    link = _link("auth.confirm_signup", token=accounts.make_confirm_token(user))
+    link = _link("auth.confirm_signup", token=accounts.make_confirm_token(user, address))
     lifetime = _duration(current_app.config["SIGNUP_CONFIRM_MAX_AGE"])
     mail.send_mail(
-        user.email,
+        address,
         "Confirm your address to finish signing up on Plenary",
         f"Someone signed up on Plenary as @{user.username} with this address.\n\n"
         f"To confirm the address and finish signing up, open:\n{link}\n\n"
@@ -55,7 +56,9 @@ def send_signup_mail(signup: accounts.SignUp) -> None:
     if holder.email_confirmed:
         send_already_member(holder)
     else:
-        send_confirmation(holder)
+        # The link is this sign-up's own, even when an earlier pending sign-up
+        # holds the address: confirming it takes the address over.
+        send_confirmation(signup.pending, holder.email)
 
 
 def send_reset(user: User) -> None:

@@ -9,7 +9,15 @@ from ..forms import ConfirmForm, attempt
 from ..security import rate, safe_next_url
 from ..services import accounts
 from . import bp, mails
-from .forms import AccountForm, LoginForm, PasswordForm, ResetForm, ResetRequestForm, SignupForm
+from .forms import (
+    AccountForm,
+    ConfirmSignupForm,
+    LoginForm,
+    PasswordForm,
+    ResetForm,
+    ResetRequestForm,
+    SignupForm,
+)
 
 
 def _start_session(user) -> None:
@@ -57,19 +65,39 @@ def signup():
     return render_template("auth/signup.html", form=form, sent_to=sent_to), status
 
 
-@bp.route("/signup/confirm/<token>")
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(rate("login"), methods=["POST"])
 def confirm_signup(token: str):
+    """The link's page: it names the sign-up and confirms only on its own POST.
+
+    A GET changes nothing and never signs in (no login CSRF); a browser that
+    did not make the sign-up gives its password; a signed-in member is told
+    that confirming signs them out first.
+    """
     try:
-        user = accounts.confirm_email(token)
+        user, _ = accounts.confirm_link_target(token)
     except ValidationError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         target = "auth.login" if exc.message == accounts.USED_CONFIRM_LINK else "auth.signup"
         return redirect(url_for(target))
-    db.session.commit()
-    _start_session(user)
-    flash(f"Your address is confirmed. Welcome to Plenary, {user.display_name}.", "success")
-    return redirect(url_for("main.index"))
+    own = accounts.pending_for_ref(session.get(PENDING_SIGNUP))
+    form = ConfirmSignupForm()
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        confirmed, refused = attempt(
+            form, lambda: accounts.confirm_signup(token, form.password.data, own)
+        )
+        if not refused:
+            db.session.commit()
+            _start_session(confirmed)
+            flash(
+                f"Your address is confirmed. Welcome to Plenary, {confirmed.display_name}.",
+                "success",
+            )
+            return redirect(url_for("main.index"))
+    return render_template(
+        "auth/confirm.html", form=form, pending=user, ask_password=own is not user
+    ), status
 
 
 LOGIN_FAILED = (

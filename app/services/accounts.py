@@ -290,10 +290,16 @@ def _confirm_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
 
 
-def make_confirm_token(user: User) -> str:
-    """The link token that confirms `user`'s address (expires after SIGNUP_CONFIRM_MAX_AGE)."""
+def make_confirm_token(user: User, address: str | None = None) -> str:
+    """The link token that confirms `address` (default: the sign-up's own) for `user`.
+
+    A sign-up whose typed address a pending sign-up already holds keeps a
+    placeholder; its link carries the typed address and, once confirmed,
+    takes it over (the mailbox's owner wins over an unconfirmed squatter).
+    Expires after SIGNUP_CONFIRM_MAX_AGE.
+    """
     return _confirm_serializer().dumps(
-        {"uid": user.id, "email": user.email, "fp": _password_fingerprint(user)}
+        {"uid": user.id, "email": address or user.email, "fp": _password_fingerprint(user)}
     )
 
 
@@ -303,10 +309,13 @@ BAD_CONFIRM_LINK = (
 )
 EXPIRED_CONFIRM_LINK = "This confirmation link has expired. Sign up again to get a new one."
 USED_CONFIRM_LINK = "This address is confirmed already: sign in."
+CONFIRM_NEEDS_PASSWORD = (
+    "Give the password chosen for this sign-up: this browser did not make it."
+)
 
 
-def confirm_email(token: str, now: datetime | None = None) -> User:
-    """Confirm the address a sign-up's link was sent to; the account can then sign in."""
+def confirm_link_target(token: str) -> tuple[User, str]:
+    """The pending sign-up a confirmation link names and the address it proves (no change)."""
     max_age = current_app.config["SIGNUP_CONFIRM_MAX_AGE"]
     try:
         data = _confirm_serializer().loads(token, max_age=max_age)
@@ -316,19 +325,56 @@ def confirm_email(token: str, now: datetime | None = None) -> User:
         raise ValidationError(BAD_CONFIRM_LINK) from None
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         raise ValidationError(BAD_CONFIRM_LINK)
+    if not isinstance(data.get("email"), str) or not isinstance(data.get("fp"), str):
+        raise ValidationError(BAD_CONFIRM_LINK)
     user = db.session.get(User, data["uid"])
-    if (
-        user is None
-        or not user.has_address
-        or not hmac.compare_digest(str(data.get("email")), user.email)
-        or not hmac.compare_digest(str(data.get("fp")), _password_fingerprint(user))
-    ):
+    if user is None or not hmac.compare_digest(data["fp"], _password_fingerprint(user)):
+        raise ValidationError(BAD_CONFIRM_LINK)
+    address = data["email"]
+    if user.has_address and not hmac.compare_digest(address, user.email):
         raise ValidationError(BAD_CONFIRM_LINK)
     if user.email_confirmed:
         raise ValidationError(USED_CONFIRM_LINK)
+    if not user.has_address:
+        holder = find_by_email(address)
+        if holder is not None and holder.email_confirmed:
+            # The address became a real account's meanwhile: nothing to take over.
+            raise ValidationError(BAD_CONFIRM_LINK)
+    return user, address
+
+
+def confirm_email(token: str, now: datetime | None = None) -> User:
+    """Confirm the address a sign-up's link was sent to; the account can then sign in.
+
+    An unconfirmed sign-up holding the same address (a squatter who typed
+    someone else's address first) loses it to the link's sign-up.
+    """
+    user, address = confirm_link_target(token)
+    if not user.has_address:
+        squatter = find_by_email(address)
+        if squatter is not None:
+            squatter.email = _no_address()
+            db.session.flush()
+        user.email = address
     user.email_confirmed_at = now or utcnow()
     db.session.flush()
     return user
+
+
+def confirm_signup(
+    token: str, password: str | None, own_signup: User | None, now: datetime | None = None
+) -> User:
+    """Confirm from the link's page: the browser that made the sign-up, or its password.
+
+    Knowing the mailbox is not enough: a squatter's link reaches the
+    address's owner too, and a link mailed to a victim would sign them in
+    to the attacker's account (login CSRF). So a browser that did not make
+    the sign-up must also give the sign-up's password.
+    """
+    user, _address = confirm_link_target(token)
+    if own_signup is not user and not (password and user.check_password(password)):
+        raise ValidationError(CONFIRM_NEEDS_PASSWORD, field="password")
+    return confirm_email(token, now=now)
 
 
 def authenticate(login: str, password: str) -> User | None:
