@@ -1,11 +1,11 @@
 """Forms of the articles blueprint: comments, replies, guest comments, edits."""
 
-from flask_wtf import FlaskForm
-from wtforms import IntegerField, StringField, TextAreaField
+from wtforms import StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, no_control_chars
 from ..models.thread import COMMENT_MAX, GUEST_NAME_MAX
+from ..params import IntField
 
 BODY_VALIDATORS = [
     DataRequired("Write something before posting: the comment is empty."),
@@ -14,14 +14,14 @@ BODY_VALIDATORS = [
 ]
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PlenaryForm):
     """A member's comment or reply (parent_id: the comment replied to, if any)."""
 
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)
-    parent_id = IntegerField("Replying to", validators=[Optional()], render_kw={"hidden": True})
+    parent_id = IntField("Replying to", validators=[Optional()], render_kw={"hidden": True})
 
 
-class GuestCommentForm(FlaskForm):
+class GuestCommentForm(PlenaryForm):
     """A visitor's comment: a name to show, held for approval."""
 
     name = StringField(
@@ -35,5 +35,5 @@ class GuestCommentForm(FlaskForm):
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(PlenaryForm):
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)

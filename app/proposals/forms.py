@@ -1,9 +1,6 @@
 """Forms of the proposals blueprint (they validate input, services apply the rules)."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -12,15 +9,16 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, no_control_chars
 from ..models import ProposalState, WithdrawalReason
 from ..models.proposal import BODY_MAX, DESCRIPTION_MAX, EXPLANATION_MAX, SLUG_MAX, TITLE_MAX
+from ..params import IntField, MomentLocalField
 from ..services.proposals import REASON_LABELS
 
 NO_SUCCESSOR = 0
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(PlenaryForm):
     title = StringField(
         "Title",
         validators=[
@@ -40,7 +38,7 @@ class ProposalForm(FlaskForm):
     submit = SubmitField("Submit proposal")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PlenaryForm):
     reason = SelectField(
         "Reason",
         choices=[SelectChoice(r.value, REASON_LABELS[r]) for r in WithdrawalReason],
@@ -67,7 +65,7 @@ class WithdrawForm(FlaskForm):
         ]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PlenaryForm):
     username = StringField(
         "Username of the member to invite",
         validators=[
@@ -79,7 +77,7 @@ class InviteForm(FlaskForm):
     submit = SubmitField("Invite as co-author")
 
 
-class RoundForm(FlaskForm):
+class RoundForm(PlenaryForm):
     title = StringField(
         "Title",
         validators=[
@@ -104,17 +102,17 @@ class RoundForm(FlaskForm):
             no_control_chars,
         ],
     )
-    submission_deadline = DateTimeLocalField(
+    submission_deadline = MomentLocalField(
         "Submission deadline (UTC, optional)",
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    cosign_deadline = DateTimeLocalField(
+    cosign_deadline = MomentLocalField(
         "Co-signing deadline (UTC, optional)",
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    threshold = IntegerField(
+    threshold = IntField(
         "Threshold: supporters a proposal needs to go to the floor (optional)",
         validators=[
             Optional(),
@@ -124,7 +122,7 @@ class RoundForm(FlaskForm):
     submit = SubmitField("Open round")
 
 
-class DecideForm(FlaskForm):
+class DecideForm(PlenaryForm):
     outcome = SelectField(
         "Outcome",
         choices=[

@@ -25,12 +25,12 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, User
 from ..models.user import FLASK_LOGIN_USER_KEY, SessionMember, username_key
+from ..params import parse_int, parse_moment
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
-from ..timeutil import as_utc
 from ..web import db_id, page_arg
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
@@ -585,10 +585,11 @@ def versions(proposal_id):
     def pick(raw, default, label):
         if raw in (None, ""):
             return default
-        if not raw.isdigit() or int(raw) not in by_number:
+        number = parse_int(raw, min_value=1)
+        if number is None or number not in by_number:
             errors.append(f"There is no version {raw!r} to compare {label}; choose 1 to {latest}.")
             return default
-        return int(raw)
+        return number
 
     to_n = pick(raw_to, latest, "to")
     from_n = pick(raw_from, max(1, to_n - 1), "from")
@@ -620,25 +621,6 @@ def versions(proposal_id):
         body_diff=body_diff,
         errors=errors,
     ), status
-
-
-def parse_moment(raw: str) -> datetime:
-    """An ISO-8601 date or date-time (UTC unless it names an offset) as naive UTC."""
-    text = raw.strip()
-    if len(text) > 40:
-        raise ValidationError("That is not a date and time.", field="at")
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"“{raw}” is not an ISO-8601 date and time, e.g. 2019-03-26T12:00.", field="at"
-        ) from exc
-    if len(text) == 10:
-        # A bare date means the end of that day: supporters "on 26 March".
-        value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return as_utc(value)
 
 
 @bp.route("/proposals/<int:proposal_id>/supporters")

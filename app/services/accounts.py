@@ -26,6 +26,7 @@ from ..models.user import (
     normalise_email,
     username_key,
 )
+from ..params import parse_id
 from ..timeutil import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -276,9 +277,10 @@ def pending_for_ref(ref: object, now: datetime | None = None) -> User | None:
     if not isinstance(ref, str):
         return None
     ident, _, key = ref.partition(".")
-    if not ident.isdigit() or len(ident) > 18:
+    user_id = parse_id(ident)
+    if user_id is None:
         return None
-    user = db.session.get(User, int(ident))
+    user = db.session.get(User, user_id)
     if user is None or user.email_confirmed:
         return None
     if user.created_at < _pending_cutoff(now or utcnow()):
@@ -309,9 +311,7 @@ BAD_CONFIRM_LINK = (
 )
 EXPIRED_CONFIRM_LINK = "This confirmation link has expired. Sign up again to get a new one."
 USED_CONFIRM_LINK = "This address is confirmed already: sign in."
-CONFIRM_NEEDS_PASSWORD = (
-    "Give the password chosen for this sign-up: this browser did not make it."
-)
+CONFIRM_NEEDS_PASSWORD = "Give the password chosen for this sign-up: this browser did not make it."
 
 
 def confirm_link_target(token: str) -> tuple[User, str]:
