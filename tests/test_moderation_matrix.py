@@ -58,6 +58,7 @@ EXPECTED = {
     "auth.reset_request": row("login", "login", "login", "login", "login", "login"),
     # A bad or used token is refused for everyone.
     "auth.reset_with_token": row(*["refused"] * 6),
+    "auth.confirm_signup": row(*["refused"] * 6),
     # A suspended member may still fix their own name and password.
     "auth.account": row("login", "ok", "ok", "ok", "ok", "ok"),
     # Threads and comments. Visitors leave guest comments (held for approval).
@@ -170,6 +171,7 @@ def request_for(endpoint: str, s: Scene):
             "/reset/not-a-token",
             {"password": "a new password", "confirm": "a new password"},
         ),
+        "auth.confirm_signup": ("/signup/confirm/not-a-token", {"password": "a password"}),
         "auth.account": (
             "/account",
             {"profile-display_name": "A New Name", "profile-submit": "Save"},

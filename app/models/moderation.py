@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from ..timeutil import utcnow
 from .types import str_enum
+from .user import Role
 
 NOTE_MAX = 2000
 REASON_MAX = 500
@@ -157,10 +158,12 @@ def _signed_in(user) -> bool:
 
 
 def _why_not_moderator(user) -> str | None:
-    if not _signed_in(user) or not user.is_moderator:
+    if not _signed_in(user):
         return "Only moderators can do that."
-    if user.is_suspended():
+    if user.has_role(Role.moderator) and user.is_suspended():
         return "Your account is suspended: moderators cannot act while suspended."
+    if not user.is_moderator:
+        return "Only moderators can do that."
     return None
 
 

@@ -134,11 +134,19 @@ class User(UserMixin, db.Model):
 
     @property
     def is_moderator(self) -> bool:
-        return self.has_role(Role.moderator)
+        """Holds moderator powers now: the role, and not suspended.
+
+        A suspended moderator or admin keeps the role (it comes back when
+        the suspension ends) but has no power meanwhile, reading the queue,
+        reporters' names and hidden content included. Every moderator and
+        admin check in views, predicates and templates goes through here.
+        """
+        return self.has_role(Role.moderator) and not self.is_suspended()
 
     @property
     def is_admin(self) -> bool:
-        return self.has_role(Role.admin)
+        """Holds admin powers now (the role, and not suspended)."""
+        return self.has_role(Role.admin) and not self.is_suspended()
 
     def is_suspended(self, now: datetime | None = None) -> bool:
         return self.suspended_until is not None and self.suspended_until > (now or utcnow())
