@@ -145,12 +145,15 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_login import current_user
 
         from .services.notifications import unread_count
+        from .visibility import proposal_name
 
         unread = 0
         if current_user.is_authenticated:
             unread = unread_count(current_user)
         return {
             "now": utcnow(),
+            # The one visibility rule, for templates: "Proposal 7: Title" or "(hidden)".
+            "proposal_name": lambda proposal: proposal_name(current_user, proposal),
             "unread_notifications": unread,
             "endpoint_exists": lambda endpoint: endpoint in app.view_functions,
         }

@@ -96,6 +96,9 @@ class User(UserMixin, db.Model):
     # shown nowhere). Accounts made any other way (register_user for the CLI,
     # the seeders) set it when they are made.
     email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column()
+    # Set when the member deleted their account: the row stays, anonymised
+    # ("a former member"), so their content and the counts stay whole.
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column()
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"

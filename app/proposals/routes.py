@@ -85,10 +85,11 @@ def _proposal_summary(proposal: Proposal, user) -> dict:
     if not proposal.is_visible_to(user):
         data.update(hidden=True, hidden_reason=proposal.hidden_reason)
         return data
+    successor = proposal.successor
     data.update(
         title=proposal.title,
         author=_person(proposal.author),
-        successor=proposal.successor.number if proposal.successor else None,
+        successor=successor.number if successor and successor.is_visible_to(user) else None,
     )
     return data
 
@@ -236,8 +237,8 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     user = _user()
     signature = svc.active_cosignature(proposal, user)
     visible = proposal.is_visible_to(user)
-    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user else []
-    preds = svc.predecessors(proposal)
+    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user and visible else []
+    preds = svc.predecessors(proposal, user)
     # The proposal's own comment thread, as on article pages.
     view = None
     if visible and proposal.thread.is_visible_to(user):
@@ -266,7 +267,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
             )
         if view is not None:
             data["thread"] = view.as_json(lambda c: url_for("articles.permalink", comment_id=c.id))
-        if user is not None:
+        if user is not None and visible:
             data["signed"] = signature is not None
             data["supporters"] = [
                 {**_person(s.user), "signed_at": _iso(s.signed_at)} for s in supporters
@@ -685,28 +686,16 @@ def notifications():
         .offset((page - 1) * NOTIFICATIONS_PER_PAGE)
     ).all()
     more = len(items) > NOTIFICATIONS_PER_PAGE
-    items = items[:NOTIFICATIONS_PER_PAGE]
+    shown = notes.shown_notifications(items[:NOTIFICATIONS_PER_PAGE], current_user)
     if wants_json():
         return jsonify(
-            notifications=[
-                {
-                    "id": n.id,
-                    "kind": n.kind,
-                    "message": n.message,
-                    "link": n.link,
-                    "action_url": n.action_url,
-                    "action_label": n.action_label,
-                    "created_at": _iso(n.created_at),
-                    "read": n.read_at is not None,
-                }
-                for n in items
-            ],
+            notifications=[{**n.as_json(), "created_at": _iso(n.created_at)} for n in shown],
             page=page,
             more=more,
         )
     return render_template(
         "proposals/notifications.html",
-        items=items,
+        items=shown,
         page=page,
         more=more,
         form=ConfirmForm(formdata=None),

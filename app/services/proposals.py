@@ -54,6 +54,7 @@ from ..models.proposal import (
 from ..models.user import SessionMember
 from ..permissions import suspension_message
 from ..timeutil import utcnow
+from ..visibility import visible_proposals
 from .accounts import has_control_chars
 from .notifications import notify, notify_many
 
@@ -699,8 +700,9 @@ def _offer_successor(
         link=proposal_path(proposal),
         action_url=cosign_path(successor),
         action_label=f"Co-sign {successor.label}",
+        about_proposal_id=successor.id,
     )
-    notify_many(told, kind, message, link=proposal_path(proposal))
+    notify_many(told, kind, message, link=proposal_path(proposal), about_proposal_id=successor.id)
 
 
 def withdraw_proposal(
@@ -823,7 +825,13 @@ def decide_proposal(
         if merged_into.is_open:
             _offer_successor(proposal, merged_into, recipients, message, "proposal_decided")
         else:
-            notify_many(recipients, "proposal_decided", message, link=proposal_path(proposal))
+            notify_many(
+                recipients,
+                "proposal_decided",
+                message,
+                link=proposal_path(proposal),
+                about_proposal_id=merged_into.id,
+            )
     else:
         notify_many(
             recipients,
@@ -1093,10 +1101,14 @@ def round_page(round_: Round, sort: str, states, page: int, withdrawn: bool) -> 
 
 
 def open_proposals(round_: Round, exclude: Proposal | None = None) -> list[Proposal]:
-    """Candidates for a successor: the round's open proposals, by number."""
+    """Candidates for a successor: the round's open proposals, by number (none hidden)."""
     stmt = (
         sa.select(Proposal)
-        .where(Proposal.round_id == round_.id, Proposal.state == ProposalState.open)
+        .where(
+            Proposal.round_id == round_.id,
+            Proposal.state == ProposalState.open,
+            Proposal.is_hidden.is_(False),
+        )
         .order_by(Proposal.number)
     )
     if exclude is not None:
@@ -1119,12 +1131,12 @@ def merge_targets(proposal: Proposal) -> list[Proposal]:
     )
 
 
-def predecessors(proposal: Proposal) -> list[Proposal]:
-    """Proposals withdrawn in favour of (or merged into) this one."""
+def predecessors(proposal: Proposal, viewer) -> list[Proposal]:
+    """Proposals withdrawn in favour of (or merged into) this one that `viewer` may see."""
     return list(
         db.session.scalars(
             sa.select(Proposal)
-            .where(Proposal.successor_id == proposal.id)
+            .where(Proposal.successor_id == proposal.id, visible_proposals(viewer))
             .order_by(Proposal.number)
         )
     )

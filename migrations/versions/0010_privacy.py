@@ -1,0 +1,44 @@
+"""Privacy (issue #17): what a notification names besides its link; deleted accounts.
+
+- notifications.about_proposal_id: the other proposal a message names (the
+  successor of a withdrawal or merger), so the message is replaced by a
+  placeholder for a member once that proposal is hidden.
+- users.deleted_at: when a member deleted their account (anonymised as "a
+  former member"; the username is freed after ACCOUNT_USERNAME_COOLING_DAYS).
+
+Revision ID: 0010_privacy
+Revises: 0005_site_revision
+Create Date: 2026-11-30 15:00:00.000000
+
+"""
+import sqlalchemy as sa
+from alembic import op
+
+# revision identifiers, used by Alembic.
+revision = '0010_privacy'
+down_revision = '0005_site_revision'
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('about_proposal_id', sa.Integer(), nullable=True))
+        batch_op.create_foreign_key(
+            batch_op.f('fk_notifications_about_proposal_id_proposals'),
+            'proposals',
+            ['about_proposal_id'],
+            ['id'],
+        )
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
+
+
+def downgrade():
+    with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_column('deleted_at')
+    with op.batch_alter_table('notifications', schema=None) as batch_op:
+        batch_op.drop_constraint(
+            batch_op.f('fk_notifications_about_proposal_id_proposals'), type_='foreignkey'
+        )
+        batch_op.drop_column('about_proposal_id')
