@@ -17,6 +17,7 @@ from ..models import (
     ReportStatus,
     Thread,
 )
+from ..models import moderation as rules
 from ..visibility import HIDDEN_THREAD, hidden_proposal_ids, hidden_thread_ids
 
 QUEUE_LIMIT = 100
@@ -149,10 +150,15 @@ class Queue:
 
 
 def moderation_queue(viewer, limit: int = QUEUE_LIMIT) -> Queue:
-    """Open reports (grouped by target), pending guest comments and first posts, oldest first."""
+    """Open reports (grouped by target), pending guest comments and first posts, oldest first.
+
+    Reports on `viewer`'s own content (written or co-authored) are left out:
+    they go to the other moderators only (recusal), reporters' names included.
+    """
+    not_own = ~rules.reports_on_content_of(viewer)
     reports = db.session.scalars(
         sa.select(Report)
-        .where(Report.status == ReportStatus.open)
+        .where(Report.status == ReportStatus.open, not_own)
         .order_by(Report.created_at, Report.id)
         .limit(limit)
         .options(
@@ -195,7 +201,7 @@ def moderation_queue(viewer, limit: int = QUEUE_LIMIT) -> Queue:
                 sa.select(
                     sa.select(sa.func.count())
                     .select_from(Report)
-                    .where(Report.status == ReportStatus.open)
+                    .where(Report.status == ReportStatus.open, not_own)
                     .scalar_subquery(),
                     sa.select(sa.func.count())
                     .select_from(Comment)
