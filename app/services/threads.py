@@ -118,8 +118,12 @@ class ThreadView:
     def comments(self) -> list[Comment]:
         return [e.comment for e in self.entries if e.comment is not None]
 
+    def author_of(self, comment: Comment) -> str | None:
+        """The name shown for `comment` on this page and in its JSON (shown_author)."""
+        return shown_author(comment, self.is_moderator)
+
     def as_json(self, comment_url=None) -> dict:
-        """The page as plain data (JSON view of a thread page)."""
+        """The page as plain data (JSON view of a thread page): what the HTML shows."""
         items = []
         for entry in self.entries:
             if entry.is_fold:
@@ -133,13 +137,19 @@ class ThreadView:
                 continue
             c = entry.comment
             shows = c.shows_text_to(_viewer_stub(self.is_moderator))
+            author = self.author_of(c)
             items.append(
                 {
                     "id": c.id,
                     "parent_id": c.parent_id,
                     "depth": c.depth,
-                    "author": c.display_name,
-                    "verified": c.is_verified,
+                    "author": author,
+                    "verified": c.is_verified if author is not None else None,
+                    "replying_to": (
+                        {"id": entry.replying_to_id, "name": entry.replying_to_name}
+                        if entry.replying_to_id
+                        else None
+                    ),
                     "status": c.status.value,
                     "pinned": c.pinned,
                     "body": c.body if shows else None,
@@ -159,6 +169,14 @@ class ThreadView:
             "top_level_total": self.top_level_total,
             "comments": items,
         }
+
+
+def shown_author(comment: Comment, is_moderator: bool) -> str | None:
+    """The author's name as a thread shows it; None ("Deleted comment") for a comment
+    its author deleted, except to moderators. The page and its JSON both use this."""
+    if comment.status == CommentStatus.deleted and not is_moderator:
+        return None
+    return comment.display_name
 
 
 class _viewer_stub:
@@ -182,6 +200,9 @@ def _reply_rows(stmt_filter, viewer, own_pending_ids, *, window_limit=None, offs
     parent = so.aliased(Comment)
     parent_user = so.aliased(User)
     parent_name = sa.func.coalesce(parent_user.display_name, parent.author_name)
+    if not _is_moderator(viewer):
+        # The same rule as shown_author(): a deleted comment's author is not named.
+        parent_name = sa.case((parent.status == CommentStatus.deleted, None), else_=parent_name)
     if window_limit is not None:
         rn = sa.func.row_number().over(partition_by=Comment.root_id, order_by=Comment.path)
         total = sa.func.count().over(partition_by=Comment.root_id)
