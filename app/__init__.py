@@ -128,9 +128,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from .markdown import render_markdown
+    from .names import who, who_text
     from .timeutil import utcnow
 
     app.jinja_env.filters["markdown"] = render_markdown
+    # A member's display name with their @username beside it, everywhere.
+    app.jinja_env.filters["who"] = who
+    app.jinja_env.filters["who_text"] = who_text
 
     @app.template_filter("datetime")
     def format_datetime(value, fmt: str = "%d %b %Y, %H:%M"):

@@ -96,12 +96,21 @@ class User(UserMixin, db.Model):
     # shown nowhere). Accounts made any other way (register_user for the CLI,
     # the seeders) set it when they are made.
     email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column()
+    # TR39 skeleton of display_name (app.names): look-alike names are refused.
+    name_skeleton: so.Mapped[str | None] = so.mapped_column(sa.String(400), index=True)
     # Set when the member deleted their account: the row stays, anonymised
     # ("a former member"), so their content and the counts stay whole.
     deleted_at: so.Mapped[datetime | None] = so.mapped_column()
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+    @so.validates("display_name")
+    def _keep_skeleton(self, _key, value):
+        from ..names import skeleton
+
+        self.name_skeleton = skeleton(value) if value else None
+        return value
 
     # Flask-Login: the session stores id and session version together.
     def get_id(self) -> str:

@@ -72,6 +72,36 @@ def check_display_name(name: str) -> str:
     return name
 
 
+NAME_RESERVED = "That display name is reserved: choose one that names you."
+NAME_LOOKS_TAKEN = (
+    "That display name looks like another member's (letters from other scripts or "
+    "look-alike characters count as the same): choose another."
+)
+
+
+def check_name_is_own(name: str, user: User | None = None) -> str:
+    """Refuse a display name that looks like a reserved word or another member's name.
+
+    Looks are compared by Unicode TR39 skeleton (app.names), so "Mое" with a
+    Cyrillic "о", "rnoe" and "MOE" all look like "Moe". Pending sign-ups
+    and deleted accounts hold no name.
+    """
+    from ..names import is_reserved, skeleton
+
+    if is_reserved(name):
+        raise ValidationError(NAME_RESERVED, field="display_name")
+    stmt = sa.select(User.id).where(
+        User.name_skeleton == skeleton(name),
+        User.email_confirmed_at.is_not(None),
+        User.deleted_at.is_(None),
+    )
+    if user is not None and user.id is not None:
+        stmt = stmt.where(User.id != user.id)
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise ValidationError(NAME_LOOKS_TAKEN, field="display_name")
+    return name
+
+
 def check_password(password: str, field: str = "password") -> str:
     if len(password) < PASSWORD_MIN:
         raise ValidationError(f"Use at least {PASSWORD_MIN} characters.", field=field)
@@ -226,6 +256,7 @@ def sign_up(
     taken = find_by_username(username)
     if taken is not None and taken is not resume:
         raise ValidationError("That username is taken.", field="username")
+    check_name_is_own(display_name, resume)
     holder = find_by_email(email)
     if holder is resume:
         holder = None
@@ -427,7 +458,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def update_profile(user: User, display_name: str) -> None:
-    user.display_name = check_display_name(display_name)
+    user.display_name = check_name_is_own(check_display_name(display_name), user)
     db.session.flush()
 
 

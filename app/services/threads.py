@@ -26,6 +26,7 @@ from ..extensions import db
 from ..models.proposal import Proposal
 from ..models.thread import MAX_DEPTH, Article, Comment, CommentStatus, Thread
 from ..models.user import User
+from ..names import FORMER_MEMBER
 from ..timeutil import utcnow
 from .comments import edit_window
 
@@ -122,6 +123,12 @@ class ThreadView:
         """The name shown for `comment` on this page and in its JSON (shown_author)."""
         return shown_author(comment, self.is_moderator)
 
+    def username_of(self, comment: Comment) -> str | None:
+        """The @username shown beside the author's name (members only, not deleted)."""
+        if self.author_of(comment) is None or comment.author is None:
+            return None
+        return None if comment.author.deleted_at is not None else comment.author.username
+
     def as_json(self, comment_url=None) -> dict:
         """The page as plain data (JSON view of a thread page): what the HTML shows."""
         items = []
@@ -144,6 +151,7 @@ class ThreadView:
                     "parent_id": c.parent_id,
                     "depth": c.depth,
                     "author": author,
+                    "username": self.username_of(c),
                     "verified": c.is_verified if author is not None else None,
                     "replying_to": (
                         {"id": entry.replying_to_id, "name": entry.replying_to_name}
@@ -176,6 +184,8 @@ def shown_author(comment: Comment, is_moderator: bool) -> str | None:
     its author deleted, except to moderators. The page and its JSON both use this."""
     if comment.status == CommentStatus.deleted and not is_moderator:
         return None
+    if comment.author is not None and comment.author.deleted_at is not None:
+        return FORMER_MEMBER
     return comment.display_name
 
 

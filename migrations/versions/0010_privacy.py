@@ -3,6 +3,8 @@
 - notifications.about_proposal_id: the other proposal a message names (the
   successor of a withdrawal or merger), so the message is replaced by a
   placeholder for a member once that proposal is hidden.
+- users.name_skeleton: the TR39 skeleton of the display name (app.names),
+  so a look-alike of another member's name is found by an index.
 - users.deleted_at: when a member deleted their account (anonymised as "a
   former member"; the username is freed after ACCOUNT_USERNAME_COOLING_DAYS).
 
@@ -32,10 +34,30 @@ def upgrade():
         )
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deleted_at', sa.DateTime(), nullable=True))
+        batch_op.add_column(sa.Column('name_skeleton', sa.String(length=400), nullable=True))
+        batch_op.create_index(batch_op.f('ix_users_name_skeleton'), ['name_skeleton'], unique=False)
+    _backfill_skeletons()
+
+
+def _backfill_skeletons():
+    from app.names import skeleton
+
+    bind = op.get_bind()
+    users = sa.table(
+        'users', sa.column('id', sa.Integer), sa.column('display_name', sa.String),
+        sa.column('name_skeleton', sa.String),
+    )
+    rows = bind.execute(sa.select(users.c.id, users.c.display_name)).all()
+    for user_id, name in rows:
+        bind.execute(
+            users.update().where(users.c.id == user_id).values(name_skeleton=skeleton(name))
+        )
 
 
 def downgrade():
     with op.batch_alter_table('users', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_users_name_skeleton'))
+        batch_op.drop_column('name_skeleton')
         batch_op.drop_column('deleted_at')
     with op.batch_alter_table('notifications', schema=None) as batch_op:
         batch_op.drop_constraint(
