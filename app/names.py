@@ -67,9 +67,7 @@ def who(obj) -> Markup:
         return Markup("{}").format(name)
     if getattr(user, "deleted_at", None) is not None:
         return Markup("{}").format(FORMER_MEMBER)
-    return Markup('{} <span class="username">@{}</span>').format(
-        user.display_name, user.username
-    )
+    return Markup('{} <span class="username">@{}</span>').format(user.display_name, user.username)
 
 
 def who_text(obj) -> str:

@@ -342,7 +342,7 @@ BAD_CONFIRM_LINK = (
 )
 EXPIRED_CONFIRM_LINK = "This confirmation link has expired. Sign up again to get a new one."
 USED_CONFIRM_LINK = "This address is confirmed already: sign in."
-CONFIRM_NEEDS_PASSWORD = (  # nosec B105 - a message, not a password
+CONFIRM_NEEDS_PASSWORD = (  # nosec B105
     "Give the password chosen for this sign-up: this browser did not make it."
 )
 
