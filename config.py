@@ -77,6 +77,8 @@ class Config:
     # Seconds a sign-up's confirmation link works; an unconfirmed sign-up
     # older than this gives its username and address back.
     SIGNUP_CONFIRM_MAX_AGE = _env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
+    # Days a deleted account's username stays taken before anyone may sign up with it.
+    ACCOUNT_USERNAME_COOLING_DAYS = _env_int("ACCOUNT_USERNAME_COOLING_DAYS", 30)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "plenary@localhost")

@@ -1,4 +1,4 @@
-from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ..forms import PlenaryForm, no_control_chars
@@ -77,6 +77,25 @@ class PasswordForm(PlenaryForm):
         "Repeat the new password", "Repeat the new password.", of="new_password"
     )
     submit = SubmitField("Change password")
+
+
+class EmailChangeForm(PlenaryForm):
+    email = email_field()
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Give your current password."), Length(max=PASSWORD_MAX)],
+    )
+    submit = SubmitField("Send a link to the new address")
+
+
+class DeleteAccountForm(PlenaryForm):
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Give your password to delete the account."),
+                    Length(max=PASSWORD_MAX)],
+    )  # fmt: skip
+    delete_content = BooleanField("Delete my comments too, and withdraw my open proposals")
+    submit = SubmitField("Delete my account")
 
 
 class ConfirmSignupForm(PlenaryForm):

@@ -83,3 +83,36 @@ def send_no_account(address: str) -> None:
         "uses it. If it was you, perhaps you signed up with another address; or sign up at\n"
         f"{_link('auth.signup')}\n\nIf it was not you, ignore this mail.",
     )
+
+
+def send_email_change(user: User, address: str, token: str) -> None:
+    """The link that moves `user` to `address`, sent to that address."""
+    link = _link("auth.confirm_email_change", token=token)
+    mail.send_mail(
+        address,
+        "Confirm your new address on Plenary",
+        f"@{user.username} asked to use this address on Plenary.\n\n"
+        f"To confirm it, open this link while signed in as @{user.username}:\n{link}\n\n"
+        "If it was not you, ignore this mail: nothing changes.",
+    )
+
+
+def send_email_change_requested(user: User, address: str) -> None:
+    """Tell the current address that a move to another one was asked for."""
+    mail.send_mail(
+        user.email,
+        "Your Plenary address is about to change",
+        f"Someone signed in as @{user.username} asked to move this account to {address}. "
+        "It changes only once that address confirms. If it was not you, change your "
+        f"password at\n{_link('auth.account')}",
+    )
+
+
+def send_email_changed(username: str, old: str, new: str) -> None:
+    """Tell the old address that the account moved."""
+    mail.send_mail(
+        old,
+        "Your Plenary address has changed",
+        f"The Plenary account @{username} now uses {new}; mail no longer comes here. "
+        f"If it was not you, reset the password at\n{_link('auth.reset_request')}",
+    )

@@ -1,17 +1,19 @@
 """Sign-up, sign-in, sign-out, account settings and password reset."""
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationError
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..security import rate, safe_next_url
-from ..services import accounts
+from ..services import account_data, accounts
 from . import bp, mails
 from .forms import (
     AccountForm,
     ConfirmSignupForm,
+    DeleteAccountForm,
+    EmailChangeForm,
     LoginForm,
     PasswordForm,
     ResetForm,
@@ -154,6 +156,8 @@ def account():
     user = current_user._get_current_object()
     profile_form = AccountForm(prefix="profile", obj=None if request.method == "POST" else user)
     password_form = PasswordForm(prefix="password")
+    email_form = EmailChangeForm(prefix="email")
+    delete_form = DeleteAccountForm(prefix="delete")
     status = 200
     if request.method == "POST":
         if "profile-submit" in request.form and profile_form.validate_on_submit():
@@ -176,10 +180,89 @@ def account():
                 _start_session(user)
                 flash("Your password is changed. Other sessions have been signed out.", "success")
                 return redirect(url_for("auth.account"))
+        elif "email-submit" in request.form and email_form.validate_on_submit():
+            token, refused = attempt(
+                email_form,
+                lambda: account_data.request_email_change(
+                    user, email_form.email.data, email_form.current_password.data
+                ),
+            )
+            if not refused:
+                address = accounts.normalise_email(email_form.email.data)
+                mails.send_email_change(user, address, token)
+                mails.send_email_change_requested(user, address)
+                flash(
+                    f"We have sent a link to {address}. Your address changes when you open it.",
+                    "info",
+                )
+                return redirect(url_for("auth.account"))
         status = 400
     return render_template(
-        "auth/account.html", profile_form=profile_form, password_form=password_form
+        "auth/account.html",
+        profile_form=profile_form,
+        password_form=password_form,
+        email_form=email_form,
+        delete_form=delete_form,
     ), status
+
+
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
+@login_required
+def confirm_email_change(token: str):
+    """The new address's link: a page with a button; the POST moves the account."""
+    user = current_user._get_current_object()
+    try:
+        address = account_data.email_change_target(token, user)
+    except ValidationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("auth.account"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        result, refused = attempt(form, lambda: account_data.confirm_email_change(token, user))
+        if not refused:
+            old, new = result
+            mails.send_email_changed(user.username, old, new)
+            flash(f"Your address is now {new}.", "success")
+            return redirect(url_for("auth.account"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/email_change.html", form=form, address=address), status
+
+
+@bp.route("/account/data.json")
+@login_required
+def download_data():
+    """Everything Plenary keeps about the member, as one JSON file."""
+    data = account_data.export_data(current_user._get_current_object())
+    response = jsonify(data)
+    filename = f"plenary-{current_user.username}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/account/delete", methods=["POST"])
+@login_required
+def delete_account():
+    user = current_user._get_current_object()
+    form = DeleteAccountForm(prefix="delete")
+    if form.validate_on_submit():
+        _, refused = attempt(
+            form,
+            lambda: account_data.delete_account(
+                user, form.password.data, delete_content=bool(form.delete_content.data)
+            ),
+        )
+        if not refused:
+            logout_user()
+            session.clear()
+            flash("Your account is deleted. Thank you for taking part.", "info")
+            return redirect(url_for("main.index"))
+    return render_template(
+        "auth/account.html",
+        profile_form=AccountForm(prefix="profile", obj=user),
+        password_form=PasswordForm(prefix="password", formdata=None),
+        email_form=EmailChangeForm(prefix="email", formdata=None),
+        delete_form=form,
+    ), 400
 
 
 RESET_SENT = (

@@ -147,6 +147,9 @@ def reclaim_stale_signups(
     They never could sign in and own nothing, so their username and address
     go back to whoever signs up now (in the caller's transaction).
     """
+    from .account_data import free_cooled_usernames
+
+    free_cooled_usernames(now)
     stmt = sa.delete(User).where(
         User.email_confirmed_at.is_(None),
         User.created_at < _pending_cutoff(now or utcnow()),

@@ -40,7 +40,7 @@ def _visible_comments(member: User, viewer):
 @bp.route("/users/<username>")
 def profile(username: str):
     member = db.session.scalar(sa.select(User).where(User.username_key == username_key(username)))
-    if member is None or not member.email_confirmed:
+    if member is None or not member.email_confirmed or member.deleted_at is not None:
         # A sign-up waiting for its address to be confirmed is no member yet.
         abort(404)
     viewer = current_user
