@@ -177,6 +177,8 @@ def test_deleting_the_account_anonymises_and_unsigns(client, auth, db, leaving, 
         assert comment.status == CommentStatus.published and own.state.value == "open"
         page = client.get(f"/proposals/{own.id}").get_data(as_text=True)
         assert FORMER_MEMBER in page and "Vera Leaving" not in page and "@vera" not in page
+        data = client.get(f"/proposals/{own.id}", headers={"Accept": "application/json"})
+        assert data.get_json()["author"] == {"username": None, "display_name": FORMER_MEMBER}
     # Signed out, cannot sign in, no profile.
     assert client.get("/account").status_code == 302
     assert (

@@ -54,6 +54,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _person(user: User) -> dict:
+    if user.deleted_at is not None:
+        # An anonymised account: "a former member", and no username.
+        return {"username": None, "display_name": user.display_name}
     return {"username": user.username, "display_name": user.display_name}
 
 
