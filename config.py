@@ -30,6 +30,13 @@ def _env_int(name: str, default: int) -> int:
     return int(value) if value not in (None, "") else default
 
 
+def _env_list(name: str) -> list[str] | None:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return None
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
 def _database_url(default: str) -> str:
     url = os.environ.get("DATABASE_URL", default)
     # Heroku-style URLs name the old driver; psycopg 3 is the one installed.
@@ -70,6 +77,8 @@ class Config:
     # Seconds a sign-up's confirmation link works; an unconfirmed sign-up
     # older than this gives its username and address back.
     SIGNUP_CONFIRM_MAX_AGE = _env_int("SIGNUP_CONFIRM_MAX_AGE", 3 * 24 * 3600)
+    # Days a deleted account's username stays taken before anyone may sign up with it.
+    ACCOUNT_USERNAME_COOLING_DAYS = _env_int("ACCOUNT_USERNAME_COOLING_DAYS", 30)
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = _env_int("MAIL_PORT", 25)
     MAIL_FROM = os.environ.get("MAIL_FROM", "plenary@localhost")
@@ -89,6 +98,9 @@ class Config:
     MAIL_BATCH = _env_int("MAIL_BATCH", 200)
     # Hour of the day (UTC, 0-23) the daily digest is sent.
     DIGEST_HOUR = _env_int("DIGEST_HOUR", 7)
+    # Host names the site answers to; any other Host header is a 400 (Flask's
+    # TRUSTED_HOSTS). Comma-separated; in production it defaults to SITE_URL's host.
+    TRUSTED_HOSTS = _env_list("TRUSTED_HOSTS")
 
     # Minutes a member may edit their own comment after posting it.
     COMMENT_EDIT_MINUTES = _env_int("COMMENT_EDIT_MINUTES", 30)

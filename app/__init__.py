@@ -28,14 +28,21 @@ def _refuse_weak_secret(app: Flask) -> None:
         )
 
 
-def _refuse_missing_site_url(app: Flask) -> None:
-    url = (app.config.get("SITE_URL") or "").strip()
-    if not url.startswith(("https://", "http://")):
+def _require_site_url(app: Flask) -> None:
+    """Production links come from SITE_URL, and only its host (or TRUSTED_HOSTS) is served."""
+    from urllib.parse import urlsplit
+
+    from .urls import validate_site_url
+
+    site_url = (app.config.get("SITE_URL") or "").strip()
+    problem = validate_site_url(site_url)
+    if problem:
         raise SystemExit(
-            "Plenary refuses to start in production without SITE_URL: set it to the site's "
-            "public address (for example https://plenary.example.org). Links in mail are "
-            "built from it, never from a request's Host header."
+            f"Plenary refuses to start in production without SITE_URL: {problem}. "
+            "Links in mail are built from it, never from the request's Host header."
         )
+    if not app.config.get("TRUSTED_HOSTS"):
+        app.config["TRUSTED_HOSTS"] = [urlsplit(site_url).hostname]
 
 
 def create_app(config_class: type[Config] | None = None, overrides: dict | None = None) -> Flask:
@@ -50,7 +57,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         app.config.update(overrides)
     if app.config.get("PRODUCTION"):
         _refuse_weak_secret(app)
-        _refuse_missing_site_url(app)
+        _require_site_url(app)
     if not app.debug and not app.testing:
         logging.basicConfig(level=logging.INFO)
         app.logger.setLevel(logging.INFO)
@@ -117,9 +124,13 @@ def _register_blueprints(app: Flask) -> None:
 
 def _register_template_helpers(app: Flask) -> None:
     from .markdown import render_markdown
+    from .names import who, who_text
     from .timeutil import utcnow
 
     app.jinja_env.filters["markdown"] = render_markdown
+    # A member's display name with their @username beside it, everywhere.
+    app.jinja_env.filters["who"] = who
+    app.jinja_env.filters["who_text"] = who_text
 
     @app.template_filter("datetime")
     def format_datetime(value, fmt: str = "%d %b %Y, %H:%M"):
@@ -134,12 +145,15 @@ def _register_template_helpers(app: Flask) -> None:
         from flask_login import current_user
 
         from .services.notifications import unread_count
+        from .visibility import proposal_name
 
         unread = 0
         if current_user.is_authenticated:
             unread = unread_count(current_user)
         return {
             "now": utcnow(),
+            # The one visibility rule, for templates: "Proposal 7: Title" or "(hidden)".
+            "proposal_name": lambda proposal: proposal_name(current_user, proposal),
             "unread_notifications": unread,
             "endpoint_exists": lambda endpoint: endpoint in app.view_functions,
         }

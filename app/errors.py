@@ -2,7 +2,7 @@
 
 import sqlalchemy as sa
 from flask import Flask, current_app, jsonify, make_response, render_template, request, url_for
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 
 class DomainError(Exception):
@@ -76,6 +76,16 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
         return render_error(exc.status, exc.message)
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(exc: SecurityError):
+        # A Host header outside TRUSTED_HOSTS: no URL adapter exists for it,
+        # so the page cannot link anywhere; a plain answer, built from nothing.
+        return current_app.response_class(
+            "Bad request: this site does not answer to that host name.\n",
+            status=400,
+            mimetype="text/plain",
+        )
 
     @app.errorhandler(HTTPException)
     def handle_http_error(exc: HTTPException):

@@ -1,6 +1,9 @@
 """Form pieces shared by every blueprint."""
 
+from flask import request
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from werkzeug.datastructures import CombinedMultiDict, MultiDict
 from wtforms import ValidationError as WTFValidationError
 
 from .errors import DomainError, NotFound, PermissionDenied
@@ -8,7 +11,42 @@ from .extensions import db
 from .services.accounts import has_control_chars
 
 
-class ConfirmForm(FlaskForm):
+class PlenaryForm(FlaskForm):
+    """Every form of the site: fields read text parts only.
+
+    Plenary takes no uploads. Flask-WTF would hand a file part named like a
+    text field to its validators as a FileStorage (and a JSON body's numbers,
+    lists and objects as they are), where `len()` or `.strip()` raise; so a
+    form reads the text fields of the body and nothing else, and such a part
+    is simply missing (the field's own "required" message, never a 500).
+    """
+
+    class Meta(FlaskForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            formdata = super().wrap_formdata(form, formdata)
+            if isinstance(formdata, CombinedMultiDict):
+                return request.form
+            if formdata is not None and request.is_json:
+                return MultiDict(
+                    [(k, v) for k, v in formdata.items(multi=True) if isinstance(v, str)]
+                )
+            return formdata
+
+
+class UploadForm(PlenaryForm):
+    """A form with file fields: the files reach those fields only, text the rest."""
+
+    class Meta(PlenaryForm.Meta):
+        def wrap_formdata(self, form, formdata):
+            data = super().wrap_formdata(form, formdata)
+            files = {f.name for f in form if isinstance(f, FileField)}
+            if data is None or not request.files or not files:
+                return data
+            uploads = [(k, v) for k, v in request.files.items(multi=True) if k in files]
+            return CombinedMultiDict([data, MultiDict(uploads)])
+
+
+class ConfirmForm(PlenaryForm):
     """An empty form for POST-only buttons: it carries the CSRF token."""
 
 

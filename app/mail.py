@@ -72,7 +72,12 @@ def mark_queued() -> None:
     db.session.info[QUEUED_FLAG] = True
 
 
-def queue_mail(kind: MailKind, user: User | None = None, to_address: str | None = None) -> None:
+def queue_mail(
+    kind: MailKind,
+    user: User | None = None,
+    to_address: str | None = None,
+    detail: str | None = None,
+) -> None:
     """One account mail (sign-up, reset) in the outbox; the worker writes its text."""
     db.session.add(
         OutboxMail(
@@ -83,6 +88,7 @@ def queue_mail(kind: MailKind, user: User | None = None, to_address: str | None 
             # the worker sends, the mail (and its link) is for a sign-up that
             # was replaced, and is not sent.
             to_address=to_address or (user.email if user is not None else None),
+            detail=detail,
             next_attempt_at=utcnow(),
         )
     )
@@ -361,17 +367,29 @@ def _compose_account(row: OutboxMail, user: User | None) -> Composed | None:
         if not row.to_address:
             return None
         return Composed(row.to_address, *mails.no_account_text())
-    if user is None or (row.to_address and row.to_address != user.email):
+    if user is None or not row.to_address:
         return None
-    builders = {
+    # Mail to another address than the account's: written for that address.
+    to_other = {
         MailKind.signup_confirm: mails.confirmation_text,
-        MailKind.already_member: mails.already_member_text,
-        MailKind.reset: mails.reset_text,
+        MailKind.email_change: mails.email_change_text,
+        MailKind.email_changed: mails.email_changed_text,
     }
-    built = builders[row.kind](user)
+    if row.kind in to_other:
+        built = to_other[row.kind](user, row.to_address, row.detail)
+    elif row.to_address != user.email:
+        # The address changed since: the mail was for an address no longer theirs.
+        return None
+    else:
+        builders = {
+            MailKind.already_member: mails.already_member_text,
+            MailKind.reset: mails.reset_text,
+            MailKind.email_asked: lambda u: mails.email_asked_text(u, row.detail),
+        }
+        built = builders[row.kind](user)
     if built is None:
         return None
-    return Composed(user.email, *built)
+    return Composed(row.to_address, *built)
 
 
 def compose(row: OutboxMail, now: datetime | None = None) -> EmailMessage | None:

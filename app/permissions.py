@@ -5,6 +5,7 @@ from functools import wraps
 from flask_login import current_user, login_required
 
 from .errors import PermissionDenied
+from .models.user import Role
 
 
 def suspension_message(user) -> str:
@@ -31,6 +32,9 @@ def moderator_required(view):
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_moderator:
+            if current_user.has_role(Role.moderator) and current_user.is_suspended():
+                # A suspended moderator keeps the role but none of its powers.
+                raise PermissionDenied(suspension_message(current_user))
             raise PermissionDenied("Only moderators can do that.")
         return view(*args, **kwargs)
 
@@ -42,6 +46,8 @@ def admin_required(view):
     @login_required
     def wrapped(*args, **kwargs):
         if not current_user.is_admin:
+            if current_user.has_role(Role.admin) and current_user.is_suspended():
+                raise PermissionDenied(suspension_message(current_user))
             raise PermissionDenied("Only admins can do that.")
         return view(*args, **kwargs)
 

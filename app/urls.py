@@ -1,11 +1,59 @@
-"""Links outside a request: paths from the URL map, absolute links from SITE_URL only.
+"""Absolute links (mail, feeds): built from SITE_URL, never from the request's Host.
 
-Mail and other work done by the worker has no request, and a request's Host
-header is chosen by whoever sends it: an absolute link is SITE_URL followed
-by the path the URL map builds, never anything read from a request.
+The one place that turns an endpoint into a link meant to be read outside
+the browser that asked for it. A reset or sign-up mail whose link followed
+the request's Host header would hand a valid token to whoever sent
+`Host: evil.example`; so the base is `SITE_URL` (required in production),
+and outside production, where it may be unset, the request's host only
+when it is one of `TRUSTED_HOSTS` (Flask 3.1 refuses the others before any
+view runs) or a loopback name (a developer's own machine), else
+`http://localhost`.
 """
 
-from flask import current_app
+from urllib.parse import urlsplit
+
+from flask import current_app, has_request_context, request, url_for
+
+DEV_FALLBACK = "http://localhost"
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "::1"})
+
+
+def site_url() -> str:
+    """The base of every absolute link, without a trailing slash."""
+    configured = (current_app.config.get("SITE_URL") or "").strip().rstrip("/")
+    if configured:
+        return configured
+    if has_request_context():
+        # request.host was checked against TRUSTED_HOSTS (a 400 otherwise).
+        hostname = (urlsplit(request.host_url).hostname or "").lower()
+        if current_app.config.get("TRUSTED_HOSTS") or hostname in LOOPBACK_HOSTS:
+            return request.host_url.rstrip("/")
+    return DEV_FALLBACK
+
+
+def absolute_url(endpoint: str, **values) -> str:
+    """`url_for(endpoint, **values)` as a link that names this site (SITE_URL)."""
+    values.pop("_external", None)
+    base = site_url()
+    if has_request_context():
+        # url_for's path carries the request's script root; SITE_URL names the host.
+        return base + url_for(endpoint, **values)
+    # A worker (mail queue) has no request: build the path from the map itself.
+    parts = urlsplit(base)
+    adapter = current_app.url_map.bind(
+        parts.netloc, script_name=parts.path or "/", url_scheme=parts.scheme
+    )
+    return adapter.build(endpoint, values, force_external=True)
+
+
+def validate_site_url(value: str) -> str | None:
+    """Why `value` cannot be SITE_URL in production, or None when it can."""
+    parts = urlsplit(value or "")
+    if parts.scheme not in {"http", "https"} or not parts.netloc:
+        return "SITE_URL must be the site's address, such as https://plenary.example.org"
+    if parts.query or parts.fragment or "@" in parts.netloc:
+        return "SITE_URL must be a plain address with no query, fragment or user"
+    return None
 
 
 def path_for(endpoint: str, **values) -> str:
@@ -14,17 +62,8 @@ def path_for(endpoint: str, **values) -> str:
     return adapter.build(endpoint, values)
 
 
-def site_url() -> str:
-    return (current_app.config.get("SITE_URL") or "").rstrip("/")
-
-
 def absolute(path: str) -> str:
     """SITE_URL + a path the site built (a stored notification link)."""
     if path.startswith(("http://", "https://")):
         return path
     return site_url() + (path if path.startswith("/") else "/" + path)
-
-
-def absolute_url(endpoint: str, **values) -> str:
-    """SITE_URL + the endpoint's path: the only way mail builds a link."""
-    return absolute(path_for(endpoint, **values))

@@ -1,35 +1,33 @@
 """Small helpers every blueprint's views share."""
 
-from flask import request
 from werkzeug.routing import IntegerConverter
 
-from .models.types import DB_INT_MAX, db_id
+from .models.types import db_id
+from .params import DB_INT_MAX, int_arg, page_arg
 
-__all__ = ["DB_INT_MAX", "DbIntConverter", "date_arg", "db_id", "page_arg"]
+__all__ = ["DB_INT_MAX", "DbIntConverter", "date_arg", "db_id", "int_arg", "page_arg"]
 
 
 class DbIntConverter(IntegerConverter):
     """`<int:...>` that only matches numbers a database column can hold.
 
     Larger numbers would overflow the driver (a 500); as URLs they name
-    nothing, so they do not match and the answer is a 404.
+    nothing, so they do not match and the answer is a 404. Only ASCII
+    digits match (`\\d` would also take "٣" and "３"), as everywhere in
+    `app.params`.
     """
+
+    regex = r"[0-9]+"
 
     def __init__(self, map, fixed_digits=0, min=None, max=DB_INT_MAX, signed=False):  # noqa: A002
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
-
-
-def page_arg(name: str = "page") -> int:
-    """A 1-based page number from the query string (1 when missing or absurd)."""
-    value = request.args.get(name, 1, type=int)
-    return value if value and 0 < value <= DB_INT_MAX else 1
 
 
 def date_arg(name: str):
     """A YYYY-MM-DD date from the query string as a datetime (None when missing; 400 if bad)."""
     from datetime import datetime
 
-    from flask import abort
+    from flask import abort, request
 
     raw = request.args.get(name, "")
     if not raw:

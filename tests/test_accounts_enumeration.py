@@ -82,6 +82,15 @@ def confirm_path(mail) -> str:
     return match.group(1)
 
 
+def confirm(client, mail, password: str | None = None, **kw):
+    """Open a confirmation link and press its button (a GET alone confirms nothing)."""
+    path = confirm_path(mail)
+    opened = client.get(path, **kw)
+    if opened.status_code != 200:
+        return opened
+    return client.post(path, data={"password": password or ""}, **kw)
+
+
 KNOWN = ["confirmed", "confirmed, other case", "pending"]
 
 
@@ -125,8 +134,9 @@ def test_signup_answers_alike_for_a_known_and_an_unknown_address(
     assert "/signup/confirm/" in new_mail.body
     assert old_mail.to == "owner@example.org"
     if kind == "pending":
-        # A new link for the pending sign-up, which the probe did not change.
-        assert "@earlier" in old_mail.body and "probe_old" not in old_mail.body
+        # A link for the probe's own sign-up (the address's owner may be the one
+        # who signs up later); the pending sign-up is not changed by it.
+        assert "@probe_old" in old_mail.body and "@earlier" not in old_mail.body
         assert "/signup/confirm/" in old_mail.body
         earlier = accounts.find_by_username("earlier")
         assert earlier.email == "owner@example.org" and earlier.check_password(PASSWORD)
@@ -206,8 +216,8 @@ def test_unconfirmed_sign_in_is_refused_and_the_link_sent_again(client, db, mail
     assert 'value="Waiting"' in text
     [mail] = mailbox
     assert mail.to == "waiting@example.org"
-    # The new link works.
-    assert client.get(confirm_path(mail)).status_code == 302
+    # The new link works (from another browser, with the sign-up's password).
+    assert confirm(client, mail).status_code == 302
     assert client.get("/account").status_code == 200
 
 
@@ -239,13 +249,19 @@ def test_a_strangers_signup_for_a_pending_address_does_not_change_it(app, db, ma
     assert alice.email == "alice@example.org" and alice.check_password(PASSWORD)
     assert alice.display_name == "Some Body"
     first, second = mailbox
-    assert second.to == "alice@example.org" and "@alice" in second.body
-    assert "mallory" not in second.body
-    # The stranger's row holds only its name; its link (none was mailed) confirms nothing.
+    assert second.to == "alice@example.org" and "@mallory" in second.body
+    # The stranger's row holds only its name.
     mallory = accounts.find_by_username("mallory")
     assert not mallory.has_address and not mallory.email_confirmed
-    # The link the owner gets signs in to the owner's sign-up, not the stranger's.
-    assert owner.get(confirm_path(second)).status_code == 302
+    # The stranger's link, opened by the owner, asks for the stranger's password:
+    # it neither confirms the stranger nor signs the owner in to it.
+    response = confirm(owner, second, password=PASSWORD)
+    assert response.status_code == 400
+    assert "Give the password chosen for this sign-up" in page(response)
+    db.session.refresh(mallory)
+    assert not mallory.email_confirmed and not mallory.has_address
+    # The owner's own link still confirms the owner's sign-up.
+    assert confirm(owner, first).status_code == 302
     db.session.refresh(alice)
     assert alice.email_confirmed
     text = owner.get("/account").get_data(as_text=True)
@@ -268,7 +284,7 @@ def test_the_same_session_corrects_its_sign_up_and_sends_again(client, db, mailb
     # The first link belonged to the replaced sign-up.
     response = client.get(confirm_path(typo), follow_redirects=True)
     assert "not valid" in html.unescape(response.get_data(as_text=True))
-    assert client.get(confirm_path(right)).status_code == 302
+    assert confirm(client, right).status_code == 302
     assert client.get("/account").status_code == 200
 
 
@@ -366,7 +382,9 @@ def test_simultaneous_signups_for_one_address_give_it_to_one_sign_up(app, db, ma
     holders = db.session.scalars(sa.select(User).where(User.email == "shared@example.org")).all()
     assert len(holders) == 1
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == count
-    # Every mail is a link for the one sign-up that holds the address.
+    # Every mail is a link for the sign-up that asked for it; one holds the address.
     assert len(mailbox) == count
     assert {m.to for m in mailbox} == {"shared@example.org"}
-    assert all(f"@{holders[0].username}" in m.body for m in mailbox)
+    assert sorted(re.search(r"@(racer\d)", m.body).group(1) for m in mailbox) == sorted(
+        f"racer{i}" for i in range(count)
+    )

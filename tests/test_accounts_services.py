@@ -195,12 +195,15 @@ def test_sign_up_does_the_same_work_for_known_and_unknown_addresses(
             db.session.commit()
         work[name] = (len(hashes), [s.split()[0] for s in counted.statements])
         assert result.address_was_free == (name == "unknown")
-    # One hash each, and the same statements: reclaim stale, find by name,
-    # find by address, insert the sign-up's row.
+    # One hash each, and the same statements: free the usernames of accounts
+    # deleted long enough ago, reclaim stale, find by name, look for a member
+    # whose display name looks the same, find by address, insert the row.
     assert work["known"] == work["unknown"]
     assert work["known"][0] == 1
     assert [s for s in work["known"][1] if s not in ("SAVEPOINT", "RELEASE")] == [
+        "UPDATE",
         "DELETE",
+        "SELECT",
         "SELECT",
         "SELECT",
         "INSERT",

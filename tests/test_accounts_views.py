@@ -52,7 +52,13 @@ def test_signup_sends_a_link_and_the_link_signs_in(client, db, mailbox):
     assert mail.to == "newcomer@example.org"
     assert "@newcomer" in mail.body
     link = confirm_link(mail)
-    response = client.get(link)
+    # Opening the link only shows a button naming the sign-up.
+    opened = client.get(link)
+    assert opened.status_code == 200 and "@newcomer" in page_text(opened)
+    db.session.refresh(user)
+    assert not user.email_confirmed
+    assert client.get("/account").status_code == 302
+    response = client.post(link)
     assert response.status_code == 302
     assert response.headers["Location"] == "/"
     assert "Welcome to Plenary, New Comer" in page_text(client.get("/"))

@@ -10,6 +10,7 @@ suite's TestConfig re-raises any unhandled exception, so a 500 fails the
 test with its traceback; the status is checked as well.
 """
 
+import io
 import re
 import urllib.parse
 from html.parser import HTMLParser
@@ -90,6 +91,25 @@ control = st.text(
     max_size=20,
 )
 huge = st.integers(min_value=1_000, max_value=120_000).map(lambda n: "ü" * n)
+# Issue #17: digits of other scripts pass str.isdigit() (and some int()), look-alike
+# letters of other scripts, and bidi controls, alone or inside text.
+other_digits = st.one_of(
+    st.sampled_from(["²", "٣", "１２", "۱۲", "¹⁰", "Ⅻ", "߃", "१२", "௧", "3²", "1٣", "²2147483648"]),
+    st.text(alphabet=st.characters(categories=["Nd", "No", "Nl"]), min_size=1, max_size=6),
+)
+confusable = st.sampled_from(
+    ["Mое Dеrаtоr", "MODERAT0RS", "Аdmin", "раураl", "ｍｏｅ", "rnoe", "a former member"]
+)
+bidi = st.tuples(
+    texts,
+    st.sampled_from(["\u202e", "\u2066", "\u2067", "\u2068", "\u2069", "\u200f", "\u061c"]),
+    texts,
+).map("".join)
+# A file part where a text field is expected (sent as multipart).
+FILE = "__file_part__"
+file_part = st.sampled_from([b"", b"\x00\xff binary", "text ü".encode()]).map(
+    lambda content: (FILE, content)
+)
 numbers = st.sampled_from(
     ["0", "-1", "1", "2147483647", "2147483648", "9" * 30, "1e9", "NaN", "0x10", " 3 "]
 )
@@ -114,7 +134,8 @@ odd = st.sampled_from(
 
 def value_for(name: str):
     base = name.split("-", 1)[-1]
-    choices = [texts, embedded, control, huge, numbers, odd]
+    choices = [texts, embedded, control, huge, numbers, odd, other_digits, confusable, bidi]
+    choices.append(file_part)
     if base in GOOD:
         choices = [st.sampled_from(GOOD[base])] * 3 + choices
     one = st.one_of(*choices)
@@ -259,20 +280,47 @@ def test_fuzzed_posts_never_give_a_500(app, fuzz_world, rule):
     def run(url, who, data, encoding):
         client = _client(app, fuzz_world, who)
         if encoding == "json":
-            response = client.post(url, json=data)
+            response = client.post(url, json=_without_files(data))
         elif encoding == "junk":
             response = client.post(
                 url,
                 data=b"\xff\xfe\x00garbage=%%%&&=",
                 content_type="application/x-www-form-urlencoded",
             )
-        elif encoding == "multipart":
-            response = client.post(url, data=data, content_type="multipart/form-data")
+        elif encoding == "multipart" or _has_file(data):
+            response = client.post(url, data=_with_files(data), content_type="multipart/form-data")
         else:
             response = client.post(url, data=data)
         assert response.status_code < 500, (url, who, data, response.status_code)
 
     run()
+
+
+def _is_file(value) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and value[0] == FILE
+
+
+def _has_file(data: dict) -> bool:
+    values = [v for value in data.values() for v in (value if isinstance(value, list) else [value])]
+    return any(_is_file(v) for v in values)
+
+
+def _with_files(data: dict) -> dict:
+    """File markers as fresh file parts (a stream is read once per request)."""
+
+    def one(value):
+        return (io.BytesIO(value[1]), "upload.txt") if _is_file(value) else value
+
+    return {k: [one(v) for v in value] if isinstance(value, list) else one(value)
+            for k, value in data.items()}  # fmt: skip
+
+
+def _without_files(data: dict) -> dict:
+    def one(value):
+        return value[1].decode("utf-8", "replace") if _is_file(value) else value
+
+    return {k: [one(v) for v in value] if isinstance(value, list) else one(value)
+            for k, value in data.items()}  # fmt: skip
 
 
 def _fields_strategy(names):
@@ -310,6 +358,11 @@ def test_fuzzed_query_strings_never_give_a_500(app, fuzz_world, rule):
     run()
 
 
+# Each field alone gets each of these (issue #17 added other scripts' digits, a
+# look-alike name, bidi isolates and a file part).
+SWEEP = ("nul\x00here", "esc\x1b[31m", "\u202eevil", "²", "٣", "Mое Dеrаtоr", "\u2067x\u2069", FILE)
+
+
 @pytest.mark.parametrize("who", ["visitor", "member", "admin"])
 def test_nul_and_control_characters_in_every_field_and_path(app, fuzz_world, who):
     """A deterministic sweep: each field alone gets a NUL, the others a good value."""
@@ -320,8 +373,14 @@ def test_nul_and_control_characters_in_every_field_and_path(app, fuzz_world, who
         names = form_fields(app, fuzz_world, url) if rule in GET_AND_POST else ["body", "id"]
         good = {n: GOOD.get(n.split("-", 1)[-1], ["Fine text"])[0] for n in names}
         for name in names:
-            for bad in ("nul\x00here", "esc\x1b[31m", "\u202eevil"):
-                response = client.post(url, data={**good, name: bad})
+            for bad in SWEEP:
+                if bad == FILE:
+                    value = (io.BytesIO(b"\x00\xff file"), "upload.txt")
+                    response = client.post(
+                        url, data={**good, name: value}, content_type="multipart/form-data"
+                    )
+                else:
+                    response = client.post(url, data={**good, name: bad})
                 if response.status_code >= 500:
                     failures.append((url, name, repr(bad), response.status_code))
         if "<" in rule:
@@ -339,6 +398,13 @@ def test_nul_and_control_characters_in_every_field_and_path(app, fuzz_world, who
         )
         if response.status_code >= 500:
             failures.append((rule, "query", "\\x00", response.status_code))
+        for odd_value in ("²", "٣", "9999-12-31", "0001-01-01T00:00+01:00"):
+            keys = ("page", "at", "start", "from", "to", "since", "until", "thread")
+            response = client.get(
+                _known_url(fuzz_world, rule), query_string=dict.fromkeys(keys, odd_value)
+            )
+            if response.status_code >= 500:
+                failures.append((rule, "query", odd_value, response.status_code))
     assert failures == [], "\n".join(map(str, failures))
 
 

@@ -60,6 +60,10 @@ EXPECTED = {
     "auth.reset_request": row("login", "login", "login", "login", "login", "login"),
     # A bad or used token is refused for everyone.
     "auth.reset_with_token": row(*["refused"] * 6),
+    "auth.confirm_signup": row(*["refused"] * 6),
+    # /account: a bad email-change link is refused; deleting needs the password.
+    "auth.confirm_email_change": row("login", *["refused"] * 5),
+    "auth.delete_account": row("login", 400, 400, 400, 400, 400),
     # A suspended member may still fix their own name and password.
     "auth.account": row("login", "ok", "ok", "ok", "ok", "ok"),
     # Threads and comments. Visitors leave guest comments (held for approval).
@@ -183,6 +187,12 @@ def request_for(endpoint: str, s: Scene):
         "auth.reset_with_token": (
             "/reset/not-a-token",
             {"password": "a new password", "confirm": "a new password"},
+        ),
+        "auth.confirm_signup": ("/signup/confirm/not-a-token", {"password": "a password"}),
+        "auth.confirm_email_change": ("/account/email/not-a-token", {}),
+        "auth.delete_account": (
+            "/account/delete",
+            {"delete-password": "not the password", "delete-submit": "Delete"},
         ),
         "auth.account": (
             "/account",

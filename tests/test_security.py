@@ -141,7 +141,7 @@ def test_production_cookies_are_secure(database_url, make_user):
         ProductionConfig,
         overrides={
             "SECRET_KEY": "a-long-random-production-secret-for-tests",
-            "SITE_URL": "https://plenary.example.org",
+            "SITE_URL": "https://localhost",
             "SQLALCHEMY_DATABASE_URI": database_url,
             "RATELIMIT_ENABLED": False,
             "WTF_CSRF_ENABLED": False,

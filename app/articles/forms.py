@@ -1,19 +1,18 @@
 """Forms of the articles blueprint: comments, replies, guest comments, edits."""
 
-from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateTimeLocalField,
-    IntegerField,
     StringField,
     SubmitField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, Length, Optional
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, UploadForm, no_control_chars
 from ..models.thread import COMMENT_MAX, GUEST_NAME_MAX
+from ..params import IntField
 
 BODY_VALIDATORS = [
     DataRequired("Write something before posting: the comment is empty."),
@@ -22,14 +21,14 @@ BODY_VALIDATORS = [
 ]
 
 
-class CommentForm(FlaskForm):
+class CommentForm(PlenaryForm):
     """A member's comment or reply (parent_id: the comment replied to, if any)."""
 
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)
-    parent_id = IntegerField("Replying to", validators=[Optional()], render_kw={"hidden": True})
+    parent_id = IntField("Replying to", validators=[Optional()], render_kw={"hidden": True})
 
 
-class GuestCommentForm(FlaskForm):
+class GuestCommentForm(PlenaryForm):
     """A visitor's comment: a name to show, held for approval."""
 
     name = StringField(
@@ -43,11 +42,11 @@ class GuestCommentForm(FlaskForm):
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)
 
 
-class EditCommentForm(FlaskForm):
+class EditCommentForm(PlenaryForm):
     body = TextAreaField("Your comment", validators=BODY_VALIDATORS)
 
 
-class ArticleForm(FlaskForm):
+class ArticleForm(PlenaryForm):
     """An admin writes or edits an article; "Preview" renders the body without saving."""
 
     title = StringField(
@@ -98,7 +97,7 @@ class ArticleForm(FlaskForm):
     save = SubmitField("Save article")
 
 
-class ImportForm(FlaskForm):
+class ImportForm(UploadForm):
     """A document in the seed format, uploaded or pasted; "Preview" shows what it would create."""
 
     document = FileField("Upload a document (.txt, UTF-8)")

@@ -21,30 +21,33 @@ COMMENT_TEMPLATE = "articles/_comment.html"
 ENTRY_TEMPLATE = "articles/_entry.html"
 
 
-def _inner_key(entry, moderator: bool) -> tuple:
+def _inner_key(view, entry) -> tuple:
     c = entry.comment
     return (
         c.id,
         c.created_at,
         c.row_version,
-        c.display_name,  # the author's row: a rename shows at once
-        moderator,
+        # The author's row: a new name, or a deleted account, shows at once.
+        view.author_of(c),
+        view.username_of(c),
+        view.is_moderator,
         entry.own_pending,
         entry.replying_to_id,
         entry.replying_to_name,
     )
 
 
-def _inner(entry, moderator: bool) -> Markup:
+def _inner(view, entry) -> Markup:
     c = entry.comment
     return render_shared(
         COMMENT_TEMPLATE,
         [entry],
-        key=lambda e: _inner_key(e, moderator),
+        key=lambda e: _inner_key(view, e),
         context=lambda e: {
             "c": c,
-            "name": c.display_name,
-            "moderator": moderator,
+            "name": view.author_of(c),
+            "username": view.username_of(c),
+            "moderator": view.is_moderator,
             "own_pending": e.own_pending,
             "replying_to_id": e.replying_to_id,
             "replying_to_name": e.replying_to_name,
@@ -75,8 +78,8 @@ def comment_entries(view) -> dict[int, Markup]:
         return {
             "c": e.comment,
             "entry": e,
-            "name": e.comment.display_name,
-            "inner": _inner(e, moderator),
+            "name": view.author_of(e.comment),
+            "inner": _inner(view, e),
             "may": may[e.comment.id],
             "here": here,
             "moderator": moderator,
@@ -93,7 +96,7 @@ def comment_entries(view) -> dict[int, Markup]:
             ENTRY_TEMPLATE,
             entries,
             key=lambda e: (
-                *_inner_key(e, moderator),
+                *_inner_key(view, e),
                 e.indent,
                 tuple(may[e.comment.id].values()),
                 here,

@@ -32,7 +32,7 @@ from ..services.threads import (
     thread_owner,
     thread_view,
 )
-from ..web import DB_INT_MAX, page_arg
+from ..web import DB_INT_MAX, int_arg, page_arg
 from . import bp
 from .forms import CommentForm, EditCommentForm, GuestCommentForm
 
@@ -203,8 +203,7 @@ def replies(comment_id):
     """The folded replies of a sub-thread, a batch at a time (a fragment for JS)."""
     comment = _comment_or_404(comment_id)
     root = comment if comment.depth == 0 else _comment_or_404(comment.root_id)
-    start = request.args.get("start", 0, type=int) or 0
-    start = start if 0 <= start <= DB_INT_MAX else 0
+    start = int_arg("start", 0)
     view = replies_view(root, _viewer(), start, own_pending_ids())
     if wants_json():
         return jsonify(replies=view.as_json(_permalink))

@@ -1,8 +1,7 @@
-from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, StringField, SubmitField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField, SubmitField
 from wtforms.validators import DataRequired, Email, EqualTo, Length
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, no_control_chars
 from ..models.user import DISPLAY_NAME_MAX, EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, USERNAME_MAX
 
 
@@ -36,7 +35,7 @@ def display_name_field(missing: str) -> StringField:
     )
 
 
-class SignupForm(FlaskForm):
+class SignupForm(PlenaryForm):
     username = StringField(
         "Username",
         validators=[DataRequired("Choose a username."), Length(max=USERNAME_MAX), no_control_chars],
@@ -48,7 +47,7 @@ class SignupForm(FlaskForm):
     submit = SubmitField("Sign up")
 
 
-class LoginForm(FlaskForm):
+class LoginForm(PlenaryForm):
     login = StringField(
         "Username or email",
         validators=[
@@ -64,12 +63,12 @@ class LoginForm(FlaskForm):
     submit = SubmitField("Sign in")
 
 
-class AccountForm(FlaskForm):
+class AccountForm(PlenaryForm):
     display_name = display_name_field("Give a display name.")
     submit = SubmitField("Save")
 
 
-class PasswordForm(FlaskForm):
+class PasswordForm(PlenaryForm):
     current_password = PasswordField(
         "Current password", validators=[DataRequired("Give your current password.")]
     )
@@ -80,12 +79,37 @@ class PasswordForm(FlaskForm):
     submit = SubmitField("Change password")
 
 
-class ResetRequestForm(FlaskForm):
+class EmailChangeForm(PlenaryForm):
+    email = email_field()
+    current_password = PasswordField(
+        "Current password",
+        validators=[DataRequired("Give your current password."), Length(max=PASSWORD_MAX)],
+    )
+    submit = SubmitField("Send a link to the new address")
+
+
+class DeleteAccountForm(PlenaryForm):
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired("Give your password to delete the account."),
+                    Length(max=PASSWORD_MAX)],
+    )  # fmt: skip
+    delete_content = BooleanField("Delete my comments too, and withdraw my open proposals")
+    submit = SubmitField("Delete my account")
+
+
+class ConfirmSignupForm(PlenaryForm):
+    # Asked only when this browser did not make the sign-up.
+    password = PasswordField("Password of this sign-up", validators=[Length(max=PASSWORD_MAX)])
+    submit = SubmitField("Confirm and sign in")
+
+
+class ResetRequestForm(PlenaryForm):
     email = email_field()
     submit = SubmitField("Send reset link")
 
 
-class ResetForm(FlaskForm):
+class ResetForm(PlenaryForm):
     password = new_password_field("New password", "Choose a new password.")
     confirm = repeat_password_field(
         "Repeat the new password", "Repeat the password.", of="password"

@@ -1,4 +1,5 @@
-"""The mails of the account pages: sign-up confirmation, "you have an account", reset.
+"""The mails of the account pages: sign-up confirmation, "you have an account",
+reset, and a move to another address.
 
 The views call `send_*`, which put a row in the mail outbox in the view's
 transaction (the view commits); the worker (app/tasks.py) writes the text
@@ -11,7 +12,7 @@ from flask import current_app
 from .. import mail
 from ..models import MailKind
 from ..models.user import User
-from ..services import accounts
+from ..services import account_data, accounts
 from ..urls import absolute_url
 
 
@@ -30,12 +31,13 @@ def _plain(subject: str, body: str) -> tuple[str, str, dict]:
 # --- Queued by the views -------------------------------------------------------------
 
 
-def send_confirmation(user: User) -> None:
-    """A link that confirms `user`'s address and finishes the sign-up."""
-    if not user.has_address:
+def send_confirmation(user: User, address: str | None = None) -> None:
+    """A link that confirms `address` (the sign-up's own by default) and finishes the sign-up."""
+    address = address or (user.email if user.has_address else None)
+    if address is None:
         # A sign-up whose address belongs to another account: nothing to send.
         return
-    mail.queue_mail(MailKind.signup_confirm, user)
+    mail.queue_mail(MailKind.signup_confirm, user, to_address=address)
 
 
 def send_already_member(user: User) -> None:
@@ -49,7 +51,9 @@ def send_signup_mail(signup: accounts.SignUp) -> None:
     if holder.email_confirmed:
         send_already_member(holder)
     else:
-        send_confirmation(holder)
+        # The link is this sign-up's own, even when an earlier pending sign-up
+        # holds the address: confirming it takes the address over.
+        send_confirmation(signup.pending, holder.email)
 
 
 def send_reset(user: User) -> None:
@@ -61,13 +65,24 @@ def send_no_account(address: str) -> None:
     mail.queue_mail(MailKind.no_account, to_address=address)
 
 
+def send_email_change(user: User, address: str) -> None:
+    """The link that moves `user` to `address` (to that address), and a word to the current one."""
+    mail.queue_mail(MailKind.email_change, user, to_address=address)
+    mail.queue_mail(MailKind.email_asked, user, detail=address)
+
+
+def send_email_changed(user: User, old: str) -> None:
+    """Tell the old address that the account moved (to `user.email`)."""
+    mail.queue_mail(MailKind.email_changed, user, to_address=old, detail=user.email)
+
+
 # --- Written by the worker ----------------------------------------------------------------
 
 
-def confirmation_text(user: User):
-    if not user.has_address or user.email_confirmed:
-        return None
-    link = absolute_url("auth.confirm_signup", token=accounts.make_confirm_token(user))
+def confirmation_text(user: User, address: str, _detail=None):
+    if user.email_confirmed or (user.has_address and address != user.email):
+        return None  # confirmed meanwhile, or the sign-up moved to another address
+    link = absolute_url("auth.confirm_signup", token=accounts.make_confirm_token(user, address))
     lifetime = _duration(current_app.config["SIGNUP_CONFIRM_MAX_AGE"])
     return _plain(
         "Confirm your address to finish signing up on Plenary",
@@ -107,4 +122,34 @@ def no_account_text():
         "Someone asked to reset a Plenary password for this address, but no account "
         "uses it. If it was you, perhaps you signed up with another address; or sign up at\n"
         f"{absolute_url('auth.signup')}\n\nIf it was not you, ignore this mail.",
+    )
+
+
+def email_change_text(user: User, address: str, _detail=None):
+    if address == user.email:
+        return None  # moved already
+    token = account_data.email_change_token(user, address)
+    link = absolute_url("auth.confirm_email_change", token=token)
+    return _plain(
+        "Confirm your new address on Plenary",
+        f"@{user.username} asked to use this address on Plenary.\n\n"
+        f"To confirm it, open this link while signed in as @{user.username}:\n{link}\n\n"
+        "If it was not you, ignore this mail: nothing changes.",
+    )
+
+
+def email_asked_text(user: User, address: str | None):
+    return _plain(
+        "Your Plenary address is about to change",
+        f"Someone signed in as @{user.username} asked to move this account to {address}. "
+        "It changes only once that address confirms. If it was not you, change your "
+        f"password at\n{absolute_url('auth.account')}",
+    )
+
+
+def email_changed_text(user: User, old: str, new: str | None):
+    return _plain(
+        "Your Plenary address has changed",
+        f"The Plenary account @{user.username} now uses {new}; mail no longer comes here. "
+        f"If it was not you, reset the password at\n{absolute_url('auth.reset_request')}",
     )

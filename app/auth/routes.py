@@ -1,15 +1,25 @@
 """Sign-up, sign-in, sign-out, account settings and password reset."""
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import flash, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from ..errors import ValidationError
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..security import rate, safe_next_url
-from ..services import accounts
+from ..services import account_data, accounts
 from . import bp, mails
-from .forms import AccountForm, LoginForm, PasswordForm, ResetForm, ResetRequestForm, SignupForm
+from .forms import (
+    AccountForm,
+    ConfirmSignupForm,
+    DeleteAccountForm,
+    EmailChangeForm,
+    LoginForm,
+    PasswordForm,
+    ResetForm,
+    ResetRequestForm,
+    SignupForm,
+)
 
 
 def _start_session(user) -> None:
@@ -58,19 +68,39 @@ def signup():
     return render_template("auth/signup.html", form=form, sent_to=sent_to), status
 
 
-@bp.route("/signup/confirm/<token>")
+@bp.route("/signup/confirm/<token>", methods=["GET", "POST"])
+@limiter.limit(rate("login"), methods=["POST"])
 def confirm_signup(token: str):
+    """The link's page: it names the sign-up and confirms only on its own POST.
+
+    A GET changes nothing and never signs in (no login CSRF); a browser that
+    did not make the sign-up gives its password; a signed-in member is told
+    that confirming signs them out first.
+    """
     try:
-        user = accounts.confirm_email(token)
+        user, _ = accounts.confirm_link_target(token)
     except ValidationError as exc:
-        db.session.rollback()
         flash(exc.message, "error")
         target = "auth.login" if exc.message == accounts.USED_CONFIRM_LINK else "auth.signup"
         return redirect(url_for(target))
-    db.session.commit()
-    _start_session(user)
-    flash(f"Your address is confirmed. Welcome to Plenary, {user.display_name}.", "success")
-    return redirect(url_for("main.index"))
+    own = accounts.pending_for_ref(session.get(PENDING_SIGNUP))
+    form = ConfirmSignupForm()
+    status = 400 if form.is_submitted() else 200
+    if form.validate_on_submit():
+        confirmed, refused = attempt(
+            form, lambda: accounts.confirm_signup(token, form.password.data, own)
+        )
+        if not refused:
+            db.session.commit()
+            _start_session(confirmed)
+            flash(
+                f"Your address is confirmed. Welcome to Plenary, {confirmed.display_name}.",
+                "success",
+            )
+            return redirect(url_for("main.index"))
+    return render_template(
+        "auth/confirm.html", form=form, pending=user, ask_password=own is not user
+    ), status
 
 
 LOGIN_FAILED = (
@@ -128,6 +158,8 @@ def account():
     user = current_user._get_current_object()
     profile_form = AccountForm(prefix="profile", obj=None if request.method == "POST" else user)
     password_form = PasswordForm(prefix="password")
+    email_form = EmailChangeForm(prefix="email")
+    delete_form = DeleteAccountForm(prefix="delete")
     status = 200
     if request.method == "POST":
         if "profile-submit" in request.form and profile_form.validate_on_submit():
@@ -150,10 +182,89 @@ def account():
                 _start_session(user)
                 flash("Your password is changed. Other sessions have been signed out.", "success")
                 return redirect(url_for("auth.account"))
+        elif "email-submit" in request.form and email_form.validate_on_submit():
+            address, refused = attempt(
+                email_form,
+                lambda: account_data.request_email_change(
+                    user, email_form.email.data, email_form.current_password.data
+                ),
+            )
+            if not refused:
+                mails.send_email_change(user, address)
+                db.session.commit()
+                flash(
+                    f"We have sent a link to {address}. Your address changes when you open it.",
+                    "info",
+                )
+                return redirect(url_for("auth.account"))
         status = 400
     return render_template(
-        "auth/account.html", profile_form=profile_form, password_form=password_form
+        "auth/account.html",
+        profile_form=profile_form,
+        password_form=password_form,
+        email_form=email_form,
+        delete_form=delete_form,
     ), status
+
+
+@bp.route("/account/email/<token>", methods=["GET", "POST"])
+@login_required
+def confirm_email_change(token: str):
+    """The new address's link: a page with a button; the POST moves the account."""
+    user = current_user._get_current_object()
+    try:
+        address = account_data.email_change_target(token, user)
+    except ValidationError as exc:
+        flash(exc.message, "error")
+        return redirect(url_for("auth.account"))
+    form = ConfirmForm()
+    if form.validate_on_submit():
+        result, refused = attempt(form, lambda: account_data.confirm_email_change(token, user))
+        if not refused:
+            old, new = result
+            mails.send_email_changed(user, old)
+            db.session.commit()
+            flash(f"Your address is now {new}.", "success")
+            return redirect(url_for("auth.account"))
+    status = 400 if form.is_submitted() else 200
+    return render_template("auth/email_change.html", form=form, address=address), status
+
+
+@bp.route("/account/data.json")
+@login_required
+def download_data():
+    """Everything Plenary keeps about the member, as one JSON file."""
+    data = account_data.export_data(current_user._get_current_object())
+    response = jsonify(data)
+    filename = f"plenary-{current_user.username}.json"
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.route("/account/delete", methods=["POST"])
+@login_required
+def delete_account():
+    user = current_user._get_current_object()
+    form = DeleteAccountForm(prefix="delete")
+    if form.validate_on_submit():
+        _, refused = attempt(
+            form,
+            lambda: account_data.delete_account(
+                user, form.password.data, delete_content=bool(form.delete_content.data)
+            ),
+        )
+        if not refused:
+            logout_user()
+            session.clear()
+            flash("Your account is deleted. Thank you for taking part.", "info")
+            return redirect(url_for("main.index"))
+    return render_template(
+        "auth/account.html",
+        profile_form=AccountForm(prefix="profile", obj=user),
+        password_form=PasswordForm(prefix="password", formdata=None),
+        email_form=EmailChangeForm(prefix="email", formdata=None),
+        delete_form=form,
+    ), 400
 
 
 RESET_SENT = (

@@ -114,6 +114,11 @@ class MailKind(enum.StrEnum):
     already_member = "already_member"
     reset = "reset"
     no_account = "no_account"
+    # A move to another address: the link to the new one, the notice to the
+    # current one that it was asked for, and to the old one that it was made.
+    email_change = "email_change"
+    email_asked = "email_asked"
+    email_changed = "email_changed"
 
 
 class OutboxMail(db.Model):
@@ -132,6 +137,8 @@ class OutboxMail(db.Model):
     )
     # For mail to an address no account holds ("no account uses this address").
     to_address: so.Mapped[str | None] = so.mapped_column(sa.String(320))
+    # The other address an account mail names (a move's new or old address).
+    detail: so.Mapped[str | None] = so.mapped_column(sa.String(320))
     # The notification it mails (no foreign key: the outbox is a queue that a
     # fan-out fills 10,000 rows at a time, and a check per row is what costs).
     notification_id: so.Mapped[int | None] = so.mapped_column()

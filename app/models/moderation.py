@@ -9,6 +9,7 @@ import sqlalchemy.orm as so
 from ..extensions import db
 from ..timeutil import utcnow
 from .types import str_enum
+from .user import Role
 
 NOTE_MAX = 2000
 REASON_MAX = 500
@@ -158,10 +159,12 @@ def _signed_in(user) -> bool:
 
 
 def _why_not_moderator(user) -> str | None:
-    if not _signed_in(user) or not user.is_moderator:
+    if not _signed_in(user):
         return "Only moderators can do that."
-    if user.is_suspended():
+    if user.has_role(Role.moderator) and user.is_suspended():
         return "Your account is suspended: moderators cannot act while suspended."
+    if not user.is_moderator:
+        return "Only moderators can do that."
     return None
 
 
@@ -219,8 +222,33 @@ def thread_owner_id(thread_id: int, cached: bool = False) -> int | None:
     )
 
 
+def owns_thread(user, thread_id: int, cached: bool = False) -> bool:
+    """Whether `user` wrote or co-authors the proposal that owns the thread."""
+    from ..extensions import db
+    from .proposal import CoauthorStatus, Proposal, ProposalCoauthor
+
+    if thread_owner_id(thread_id, cached) == user.id:
+        return True
+    return _cached(
+        ("owns_thread", user.id, thread_id),
+        lambda: bool(
+            db.session.scalar(
+                sa.select(
+                    sa.exists().where(
+                        Proposal.thread_id == thread_id,
+                        ProposalCoauthor.proposal_id == Proposal.id,
+                        ProposalCoauthor.user_id == user.id,
+                        ProposalCoauthor.status == CoauthorStatus.accepted,
+                    )
+                )
+            )
+        ),
+        cached,
+    )
+
+
 def took_part_in_thread(user, thread_id: int, cached: bool = False) -> bool:
-    """Whether `user` commented in the thread or wrote the proposal that owns it."""
+    """Whether `user` commented in the thread or wrote or co-authors the proposal owning it."""
     from ..extensions import db
     from .thread import Comment
 
@@ -230,7 +258,7 @@ def took_part_in_thread(user, thread_id: int, cached: bool = False) -> bool:
                 sa.exists().where(Comment.thread_id == thread_id, Comment.author_id == user.id)
             )
         )
-        return bool(commented) or thread_owner_id(thread_id, cached) == user.id
+        return bool(commented) or owns_thread(user, thread_id, cached)
 
     return _cached(("took_part", user.id, thread_id), compute, cached)
 
@@ -257,6 +285,101 @@ def is_own_proposal(user, proposal, cached: bool = False) -> bool:
         ),
         cached,
     )
+
+
+def content_of(user) -> tuple[sa.Select, sa.Select]:
+    """SQL: ids of the comments and of the proposals `user` wrote or co-authors."""
+    from .proposal import CoauthorStatus, Proposal, ProposalCoauthor
+    from .thread import Comment
+
+    comments = sa.select(Comment.id).where(Comment.author_id == user.id)
+    proposals = sa.select(Proposal.id).where(
+        sa.or_(
+            Proposal.author_id == user.id,
+            Proposal.id.in_(
+                sa.select(ProposalCoauthor.proposal_id).where(
+                    ProposalCoauthor.user_id == user.id,
+                    ProposalCoauthor.status == CoauthorStatus.accepted,
+                )
+            ),
+        )
+    )
+    return comments, proposals
+
+
+def reports_on_content_of(user) -> sa.ColumnElement[bool]:
+    """SQL: reports about content `user` wrote or co-authors (other moderators' business)."""
+    comments, proposals = content_of(user)
+    return sa.or_(Report.comment_id.in_(comments), Report.proposal_id.in_(proposals))
+
+
+def reporters_of(moderator, cached: bool = True) -> frozenset[int]:
+    """Ids of the members who ever reported content `moderator` wrote or co-authors.
+
+    One query, kept for the request: a thread page asks it for every comment.
+    """
+    from ..extensions import db
+
+    return _cached(
+        ("reporters", moderator.id),
+        lambda: frozenset(
+            db.session.scalars(
+                sa.select(Report.reporter_id).where(reports_on_content_of(moderator)).distinct()
+            )
+        ),
+        cached,
+    )
+
+
+OWN_THREAD = (
+    "This is the thread of your own proposal (you wrote or co-author it): you take part in it, "
+    "so you cannot moderate in it; another moderator has to decide."
+)
+TOOK_PART = (
+    "You take part in this thread, so you cannot suspend a member over it; "
+    "another moderator has to decide."
+)
+REPORTED_YOU = (
+    "This member reported content of yours, so you cannot act against them; "
+    "another moderator has to decide."
+)
+
+
+def recusal(
+    moderator,
+    *,
+    content=None,
+    thread_id: int | None = None,
+    member_id: int | None = None,
+    participation: bool = False,
+    cached: bool = False,
+) -> str | None:
+    """Why `moderator` must leave this to another moderator, or None.
+
+    The one recusal rule: never on one's own content (authored or
+    co-authored), never in the thread of one's own proposal (`thread_id`),
+    never suspending over a thread one takes part in (`participation`), and
+    never against a member who reported one's content (reports on a
+    moderator's content are shown to the other moderators only).
+    """
+    if content is not None:
+        if is_comment(content):
+            if content.author_id is not None and content.author_id == moderator.id:
+                return OWN_CONTENT
+            if owns_thread(moderator, content.thread_id, cached=True):
+                return OWN_THREAD
+        elif is_proposal(content) and is_own_proposal(moderator, content, cached):
+            return OWN_CONTENT
+        if member_id is None:
+            member_id = content.author_id
+    if thread_id is not None:
+        if owns_thread(moderator, thread_id, cached):
+            return OWN_THREAD
+        if participation and took_part_in_thread(moderator, thread_id, cached):
+            return TOOK_PART
+    if member_id is not None and member_id in reporters_of(moderator):
+        return REPORTED_YOU
+    return None
 
 
 # Reports ----------------------------------------------------------------
@@ -295,12 +418,7 @@ def why_not_close_report(moderator, report) -> str | None:
         return refusal
     if report.status != ReportStatus.open:
         return "This report is already closed."
-    target = report.target
-    if is_comment(target) and target.author_id == moderator.id:
-        return OWN_CONTENT
-    if is_proposal(target) and is_own_proposal(moderator, target):
-        return OWN_CONTENT
-    return None
+    return recusal(moderator, content=report.target)
 
 
 def can_close_report(moderator, report) -> bool:
@@ -315,8 +433,9 @@ def _why_not_comment(moderator, comment) -> str | None:
     refusal = _why_not_moderator(moderator)
     if refusal:
         return refusal
-    if comment.author_id is not None and comment.author_id == moderator.id:
-        return OWN_CONTENT
+    recused = recusal(moderator, content=comment)
+    if recused:
+        return recused
     if comment.moved_to_thread_id is not None:
         return (
             "This is the placeholder of a moved sub-thread; act on the comments where they are now."
@@ -443,8 +562,9 @@ def why_not_hide_proposal(moderator, proposal, cached: bool = False) -> str | No
     refusal = _why_not_moderator(moderator)
     if refusal:
         return refusal
-    if is_own_proposal(moderator, proposal, cached):
-        return OWN_CONTENT
+    recused = recusal(moderator, content=proposal, cached=cached)
+    if recused:
+        return recused
     if proposal.is_hidden:
         return "This proposal is already hidden."
     return None
@@ -458,8 +578,9 @@ def why_not_restore_proposal(moderator, proposal, cached: bool = False) -> str |
     refusal = _why_not_moderator(moderator)
     if refusal:
         return refusal
-    if is_own_proposal(moderator, proposal, cached):
-        return OWN_CONTENT
+    recused = recusal(moderator, content=proposal, cached=cached)
+    if recused:
+        return recused
     if not proposal.is_hidden:
         return "This proposal is not hidden."
     return None
@@ -476,12 +597,7 @@ def _why_not_thread(moderator, thread, cached: bool) -> str | None:
     refusal = _why_not_moderator(moderator)
     if refusal:
         return refusal
-    if thread_owner_id(thread.id, cached) == moderator.id:
-        return (
-            "Moderators cannot lock or unlock the thread of their own proposal; "
-            "another moderator has to decide."
-        )
-    return None
+    return recusal(moderator, thread_id=thread.id, cached=cached)
 
 
 def why_not_lock_thread(moderator, thread, cached: bool = False) -> str | None:
@@ -534,12 +650,9 @@ def why_not_suspend(moderator, member, thread=None, cached: bool = False) -> str
     if not _outranks(moderator, member):
         return "Only an admin can suspend a moderator, and nobody can suspend an admin."
     thread_id = thread if isinstance(thread, int) or thread is None else thread.id
-    if thread_id is not None and took_part_in_thread(moderator, thread_id, cached):
-        return (
-            "You take part in this thread, so you cannot suspend a member over it; "
-            "another moderator has to decide."
-        )
-    return None
+    return recusal(
+        moderator, thread_id=thread_id, member_id=member.id, participation=True, cached=cached
+    )
 
 
 def can_suspend(moderator, member, thread=None, cached: bool = False) -> bool:

@@ -27,6 +27,9 @@ class Notification(db.Model):
     # successor of a withdrawn proposal). Nothing happens without the click.
     action_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     action_label: so.Mapped[str | None] = so.mapped_column(sa.String(100))
+    # Another proposal the message names (a successor), besides the link's:
+    # once it is hidden, members see a placeholder instead (app.visibility).
+    about_proposal_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("proposals.id"))
     created_at: so.Mapped[datetime] = so.mapped_column(default=utcnow)
     read_at: so.Mapped[datetime | None] = so.mapped_column()
     # The preference topic it belongs to (app.models.mail.Topic).

@@ -220,8 +220,10 @@ class Proposal(RowVersioned, db.Model):
         )
 
     def is_visible_to(self, user) -> bool:
-        """Hidden proposals are shown in full only to moderators."""
-        return not self.is_hidden or (_is_member(user) and user.is_moderator)
+        """Hidden proposals are shown in full only to moderators (app.visibility)."""
+        from ..visibility import can_see_proposal
+
+        return can_see_proposal(user, self)
 
     @classmethod
     def visible_clause(cls, user):
@@ -322,8 +324,14 @@ class Proposal(RowVersioned, db.Model):
         return _is_active(user) and user.is_admin and self.is_open
 
     def can_be_successor_of(self, other: "Proposal") -> bool:
-        """Whether this proposal may be named as `other`'s successor."""
-        return self.id != other.id and self.round_id == other.round_id and self.is_open
+        """Whether this proposal may be named as `other`'s successor (never a hidden one:
+        its name would reach every co-signer's notification)."""
+        return (
+            self.id != other.id
+            and self.round_id == other.round_id
+            and self.is_open
+            and not self.is_hidden
+        )
 
     def changed_since(self, cosignature: "Cosignature | None") -> bool:
         """True when the text changed after this co-signature was given."""

@@ -66,6 +66,14 @@ class Thread(RowVersioned, db.Model):
     # concurrent comments never get the same order path).
     reply_seq: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
 
+    # The proposal whose thread this is, if any (its hiding hides the thread).
+    owner_proposal: so.Mapped["Proposal | None"] = so.relationship(  # noqa: F821
+        primaryjoin="Proposal.thread_id == Thread.id",
+        foreign_keys="Proposal.thread_id",
+        uselist=False,
+        viewonly=True,
+    )
+
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.state}>"
 
@@ -74,8 +82,10 @@ class Thread(RowVersioned, db.Model):
         return self.state == ThreadState.open
 
     def is_visible_to(self, user) -> bool:
-        """A hidden thread shows to moderators only."""
-        return self.state != ThreadState.hidden or _is_moderator(user)
+        """A hidden thread, or the thread of a hidden proposal, shows to moderators only."""
+        from ..visibility import can_see_thread
+
+        return can_see_thread(user, self)
 
     @classmethod
     def visible_clause(cls, user):
@@ -83,9 +93,9 @@ class Thread(RowVersioned, db.Model):
         return sa.true() if _is_moderator(user) else cls.state != ThreadState.hidden
 
     def can_comment(self, user) -> bool:
-        """Whether `user` may post a comment here (signed in, not suspended, thread open)."""
+        """Signed in, not suspended, thread open and visible to them."""
         user = _member(user)
-        return user is not None and user.can_write() and self.is_open
+        return user is not None and user.can_write() and self.is_open and self.is_visible_to(user)
 
 
 class Article(RowVersioned, db.Model):

@@ -5,21 +5,18 @@ import enum
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-# The largest id or page number the databases take (PostgreSQL INTEGER).
-DB_INT_MAX = 2**31 - 1
+from ..params import DB_INT_MAX, parse_id
+
+__all__ = ["DB_INT_MAX", "db_id", "str_enum"]
 
 
 def db_id(value) -> int | None:
     """`value` (text or a number) as an id a database column can hold, else None.
 
-    A bigger number would overflow the driver (a 500 on SQLite); it names
+    ASCII digits only, 1 to DB_INT_MAX (`app.params`); anything else names
     nothing, so the caller answers as for any id that does not exist.
     """
-    text = str(value).strip() if value is not None else ""
-    if not text.isdigit() or len(text) > len(str(DB_INT_MAX)):
-        return None
-    number = int(text)
-    return number if 0 < number <= DB_INT_MAX else None
+    return parse_id(value)
 
 
 def str_enum(enum_class: type[enum.Enum], length: int = 20) -> sa.Enum:

@@ -69,9 +69,21 @@ class User(UserMixin, db.Model):
     # shown nowhere). Accounts made any other way (register_user for the CLI,
     # the seeders) set it when they are made.
     email_confirmed_at: so.Mapped[datetime | None] = so.mapped_column()
+    # TR39 skeleton of display_name (app.names): look-alike names are refused.
+    name_skeleton: so.Mapped[str | None] = so.mapped_column(sa.String(400), index=True)
+    # Set when the member deleted their account: the row stays, anonymised
+    # ("a former member"), so their content and the counts stay whole.
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column()
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+    @so.validates("display_name")
+    def _keep_skeleton(self, _key, value):
+        from ..names import skeleton
+
+        self.name_skeleton = skeleton(value) if value else None
+        return value
 
     # Flask-Login: the session stores id and session version together.
     def get_id(self) -> str:
@@ -107,11 +119,19 @@ class User(UserMixin, db.Model):
 
     @property
     def is_moderator(self) -> bool:
-        return self.has_role(Role.moderator)
+        """Holds moderator powers now: the role, and not suspended.
+
+        A suspended moderator or admin keeps the role (it comes back when
+        the suspension ends) but has no power meanwhile, reading the queue,
+        reporters' names and hidden content included. Every moderator and
+        admin check in views, predicates and templates goes through here.
+        """
+        return self.has_role(Role.moderator) and not self.is_suspended()
 
     @property
     def is_admin(self) -> bool:
-        return self.has_role(Role.admin)
+        """Holds admin powers now (the role, and not suspended)."""
+        return self.has_role(Role.admin) and not self.is_suspended()
 
     def is_suspended(self, now: datetime | None = None) -> bool:
         return self.suspended_until is not None and self.suspended_until > (now or utcnow())

@@ -1,11 +1,7 @@
 """Forms of the moderation blueprint."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
-    DateTimeLocalField,
     HiddenField,
-    IntegerField,
     RadioField,
     SelectField,
     StringField,
@@ -15,10 +11,11 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, no_control_chars
 from ..models.moderation import ACTION_LABELS, NOTE_MAX, REASON_MAX
 from ..models.types import DB_INT_MAX
 from ..models.user import USERNAME_MAX, Role
+from ..params import DayField, IntField, MomentLocalField
 
 REPORT_REASONS = [
     SelectChoice("spam", "Spam"),
@@ -50,7 +47,7 @@ def _reason_field(label="Reason (shown in the moderation log)", default=None):
     )
 
 
-class ReasonForm(FlaskForm):
+class ReasonForm(PlenaryForm):
     """Every moderation action: a reason, and where to go back to."""
 
     reason = _reason_field()
@@ -73,7 +70,7 @@ class SuspendForm(ReasonForm):
     duration = RadioField(
         "For how long", choices=SUSPENSION_CHOICES, default="7", validators=[InputRequired()]
     )
-    until = DateTimeLocalField(
+    until = MomentLocalField(
         "Until (UTC, with “Until a date I choose”)",
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
@@ -81,7 +78,7 @@ class SuspendForm(ReasonForm):
     thread_id = HiddenField()
 
 
-class ReportForm(FlaskForm):
+class ReportForm(PlenaryForm):
     reason = RadioField(
         "Why are you reporting this?",
         choices=REPORT_REASONS,
@@ -98,7 +95,7 @@ class ReportForm(FlaskForm):
     submit = SubmitField("Send report")
 
 
-class RoleForm(FlaskForm):
+class RoleForm(PlenaryForm):
     username = StringField(
         "Username",
         validators=[DataRequired("Name the member."), Length(max=USERNAME_MAX), no_control_chars],
@@ -112,7 +109,7 @@ class RoleForm(FlaskForm):
     submit = SubmitField("Change role")
 
 
-class LogFilterForm(FlaskForm):
+class LogFilterForm(PlenaryForm):
     """The log's filters: a GET form, so no CSRF token."""
 
     class Meta:
@@ -129,8 +126,6 @@ class LogFilterForm(FlaskForm):
         ],
         validators=[Optional()],
     )
-    since = DateField("From", validators=[Optional()])
-    until = DateField("To", validators=[Optional()])
-    page = IntegerField(
-        "Page", default=1, validators=[Optional(), NumberRange(min=1, max=DB_INT_MAX)]
-    )
+    since = DayField("From", validators=[Optional()])
+    until = DayField("To", validators=[Optional()])
+    page = IntField("Page", default=1, validators=[Optional(), NumberRange(min=1, max=DB_INT_MAX)])

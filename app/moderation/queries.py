@@ -18,6 +18,8 @@ from ..models import (
     Round,
     Thread,
 )
+from ..models import moderation as rules
+from ..visibility import HIDDEN_THREAD, hidden_proposal_ids, hidden_thread_ids
 
 QUEUE_LIMIT = 100
 
@@ -74,12 +76,20 @@ class ThreadContext:
     kind: str  # "article", "proposal" or "thread"
 
 
-def thread_contexts(thread_ids) -> dict[int, ThreadContext]:
-    """Contexts for many threads in three queries."""
+def thread_contexts(thread_ids, viewer) -> dict[int, ThreadContext]:
+    """Contexts for many threads in four queries, named as `viewer` may see them.
+
+    A thread `viewer` may not see (hidden, or a hidden proposal's) is named
+    without its title and without a link (app.visibility).
+    """
     ids = {tid for tid in thread_ids if tid is not None}
     if not ids:
         return {}
+    hidden = hidden_thread_ids(viewer, ids)
     found: dict[int, ThreadContext] = {}
+    for thread_id in hidden:
+        found[thread_id] = ThreadContext(thread_id, HIDDEN_THREAD, None, "hidden")
+    ids -= hidden
     for slug, title, thread_id in db.session.execute(
         sa.select(Article.slug, Article.title, Article.thread_id).where(Article.thread_id.in_(ids))
     ):
@@ -140,11 +150,16 @@ class Queue:
         return sum(len(item.reports) for item in self.reported)
 
 
-def moderation_queue(limit: int = QUEUE_LIMIT) -> Queue:
-    """Open reports (grouped by target), pending guest comments and first posts, oldest first."""
+def moderation_queue(viewer, limit: int = QUEUE_LIMIT) -> Queue:
+    """Open reports (grouped by target), pending guest comments and first posts, oldest first.
+
+    Reports on `viewer`'s own content (written or co-authored) are left out:
+    they go to the other moderators only (recusal), reporters' names included.
+    """
+    not_own = ~rules.reports_on_content_of(viewer)
     reports = db.session.scalars(
         sa.select(Report)
-        .where(Report.status == ReportStatus.open)
+        .where(Report.status == ReportStatus.open, not_own)
         .order_by(Report.created_at, Report.id)
         .limit(limit)
         .options(
@@ -187,7 +202,7 @@ def moderation_queue(limit: int = QUEUE_LIMIT) -> Queue:
                 sa.select(
                     sa.select(sa.func.count())
                     .select_from(Report)
-                    .where(Report.status == ReportStatus.open)
+                    .where(Report.status == ReportStatus.open, not_own)
                     .scalar_subquery(),
                     sa.select(sa.func.count())
                     .select_from(Comment)
@@ -212,7 +227,7 @@ def moderation_queue(limit: int = QUEUE_LIMIT) -> Queue:
         pending=list(pending),
         first_posts=list(first_posts),
         counts=counts,
-        contexts=thread_contexts(thread_ids),
+        contexts=thread_contexts(thread_ids, viewer),
     )
 
 
@@ -223,8 +238,12 @@ class LogLine:
     target_url: str | None
 
 
-def describe_targets(entries) -> list[LogLine]:
-    """What each log entry acted on, with a link, in a fixed number of queries."""
+def describe_targets(entries, viewer) -> list[LogLine]:
+    """What each log entry acted on, with a link, in a fixed number of queries.
+
+    Named as `viewer` may see it: a hidden proposal or a comment in a thread
+    they may not see keeps its number but loses its title and link.
+    """
     ids = {kind: set() for kind in ("comment", "proposal", "thread", "report", "round")}
     for entry in entries:
         if entry.target_type in ids:
@@ -257,7 +276,8 @@ def describe_targets(entries) -> list[LogLine]:
                 )
             )
         }
-    contexts = thread_contexts({*comment_threads.values(), *ids["thread"]})
+    contexts = thread_contexts({*comment_threads.values(), *ids["thread"]}, viewer)
+    hidden_proposals = hidden_proposal_ids(viewer, ids["proposal"])
     rounds = {}
     if ids["round"]:
         rounds = {
@@ -270,10 +290,14 @@ def describe_targets(entries) -> list[LogLine]:
     def comment_label(comment_id):
         ctx = contexts.get(comment_threads.get(comment_id))
         where = f" on {ctx.title}" if ctx else ""
+        if ctx is not None and ctx.kind == "hidden":
+            return f"Comment {comment_id}{where}", None
         return f"Comment {comment_id}{where}", comment_url(comment_id)
 
     def proposal_label(proposal_id):
         number, title = proposals.get(proposal_id, (None, None))
+        if proposal_id in hidden_proposals:
+            return f"Proposal {number} (hidden)", None
         label = f"Proposal {number}: {title}" if number else f"Proposal {proposal_id}"
         return label, proposal_url(proposal_id)
 

@@ -119,7 +119,11 @@ def _run_action(form, refusal, perform, *, title, done, default_next, **extra):
 
 
 def _comment_or_404(comment_id: int) -> Comment:
-    return db.get_or_404(Comment, comment_id)
+    comment = db.get_or_404(Comment, comment_id)
+    # Members report only what they can see (app.visibility); moderators see all.
+    if not comment.thread.is_visible_to(current_user) or not comment.is_visible_to(current_user):
+        abort(404)
+    return comment
 
 
 def _comment_back(comment: Comment) -> str:
@@ -179,7 +183,7 @@ def report_proposal(proposal_id: int):
 @bp.route("/moderation/queue")
 @moderator_required
 def queue():
-    data = moderation_queue()
+    data = moderation_queue(_actor())
     if wants_json():
         return jsonify(
             counts=data.counts,
@@ -243,7 +247,7 @@ def log():
             per_page=LOG_PER_PAGE,
             error_out=False,
         )
-    lines = describe_targets(page.items) if page else []
+    lines = describe_targets(page.items, current_user) if page else []
     if wants_json():
         if page is None:
             return jsonify(error="Bad filter", errors=form.errors), 400
@@ -280,7 +284,7 @@ def _comment_action(comment_id, why_not, perform, title, done, form_class=Reason
     comment = _comment_or_404(comment_id)
     form = form_class()
     refusal = why_not(_actor(), comment)
-    contexts = thread_contexts([comment.thread_id])
+    contexts = thread_contexts([comment.thread_id], _actor())
     return _run_action(
         form,
         refusal,
@@ -414,7 +418,7 @@ def restore_proposal(proposal_id: int):
 def _thread_action(thread_id, why_not, perform, title, done):
     thread = db.get_or_404(Thread, thread_id)
     form = ReasonForm()
-    context = thread_contexts([thread.id]).get(thread.id)
+    context = thread_contexts([thread.id], _actor()).get(thread.id)
     return _run_action(
         form,
         why_not(_actor(), thread),
@@ -517,7 +521,7 @@ def suspend_member(user_id: int):
         thread = db.get_or_404(Thread, thread_id)
     if request.method == "GET":
         form.thread_id.data = str(thread.id) if thread else ""
-    context = thread_contexts([thread.id]).get(thread.id) if thread else None
+    context = thread_contexts([thread.id], _actor()).get(thread.id) if thread else None
 
     def perform():
         until = suspension_end(form)

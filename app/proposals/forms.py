@@ -1,9 +1,6 @@
 """Forms of the proposals blueprint (they validate input, services apply the rules)."""
 
-from flask_wtf import FlaskForm
 from wtforms import (
-    DateTimeLocalField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -12,16 +9,17 @@ from wtforms import (
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ..forms import no_control_chars
+from ..forms import PlenaryForm, no_control_chars
 from ..models import ProposalState, WithdrawalReason
 from ..models.moderation import REASON_MAX
 from ..models.proposal import BODY_MAX, DESCRIPTION_MAX, EXPLANATION_MAX, SLUG_MAX, TITLE_MAX
+from ..params import IntField, MomentLocalField
 from ..services.proposals import REASON_LABELS
 
 NO_SUCCESSOR = 0
 
 
-class ProposalForm(FlaskForm):
+class ProposalForm(PlenaryForm):
     title = StringField(
         "Title",
         validators=[
@@ -43,7 +41,7 @@ class ProposalForm(FlaskForm):
     preview = SubmitField("Preview and check for similar proposals")
 
 
-class WithdrawForm(FlaskForm):
+class WithdrawForm(PlenaryForm):
     reason = SelectField(
         "Reason",
         choices=[SelectChoice(r.value, REASON_LABELS[r]) for r in WithdrawalReason],
@@ -70,7 +68,7 @@ class WithdrawForm(FlaskForm):
         ]
 
 
-class InviteForm(FlaskForm):
+class InviteForm(PlenaryForm):
     username = StringField(
         "Username of the member to invite",
         validators=[
@@ -82,7 +80,7 @@ class InviteForm(FlaskForm):
     submit = SubmitField("Invite as co-author")
 
 
-class RoundForm(FlaskForm):
+class RoundForm(PlenaryForm):
     title = StringField(
         "Title",
         validators=[
@@ -107,17 +105,17 @@ class RoundForm(FlaskForm):
             no_control_chars,
         ],
     )
-    submission_deadline = DateTimeLocalField(
+    submission_deadline = MomentLocalField(
         "Submission deadline (UTC, optional)",
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    cosign_deadline = DateTimeLocalField(
+    cosign_deadline = MomentLocalField(
         "Co-signing deadline (UTC, optional)",
         format="%Y-%m-%dT%H:%M",
         validators=[Optional()],
     )
-    threshold = IntegerField(
+    threshold = IntField(
         "Threshold: supporters a proposal needs to go to the floor (optional)",
         validators=[
             Optional(),
@@ -127,7 +125,7 @@ class RoundForm(FlaskForm):
     submit = SubmitField("Open round")
 
 
-class DecideForm(FlaskForm):
+class DecideForm(PlenaryForm):
     outcome = SelectField(
         "Outcome",
         choices=[
@@ -154,7 +152,7 @@ class DecideForm(FlaskForm):
         ]
 
 
-class RoundSettingsForm(FlaskForm):
+class RoundSettingsForm(PlenaryForm):
     """An open round's settings; every change is logged with the reason."""
 
     title = RoundForm.title

@@ -4,6 +4,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ..fragments import render_shared
+from ..names import who
 from . import bp
 
 ROW_TEMPLATE = "proposals/_row.html"
@@ -21,7 +22,7 @@ def proposal_rows(proposals, round_, withdrawn: bool, leader: int) -> list[Marku
         return {
             "p": p,
             "visible": p.is_visible_to(current_user),
-            "author_name": p.author.display_name,
+            "author_name": who(p.author),
             "round": round_,
             "leader": leader,
             "withdrawn": withdrawn,
@@ -36,7 +37,7 @@ def proposal_rows(proposals, round_, withdrawn: bool, leader: int) -> list[Marku
             p.created_at,
             p.row_version,
             shown["visible"],
-            shown["author_name"],
+            str(shown["author_name"]),
             round_.threshold,
             leader,
             withdrawn,

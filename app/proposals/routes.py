@@ -23,13 +23,13 @@ from ..forms import ConfirmForm, attempt
 from ..models import Notification, Proposal, ProposalState, Round, Thread, User
 from ..models.user import username_key
 from ..pagecache import deadlines_passed, visitor_page
+from ..params import parse_int, parse_moment
 from ..permissions import active_member_required, admin_required
 from ..security import rate, safe_next_url
 from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..services import search as search_svc
-from ..timeutil import as_utc
 from ..web import db_id, page_arg
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
@@ -53,6 +53,9 @@ def _iso(value: datetime | None) -> str | None:
 
 
 def _person(user: User) -> dict:
+    if user.deleted_at is not None:
+        # An anonymised account: "a former member", and no username.
+        return {"username": None, "display_name": user.display_name}
     return {"username": user.username, "display_name": user.display_name}
 
 
@@ -84,10 +87,11 @@ def _proposal_summary(proposal: Proposal, user) -> dict:
     if not proposal.is_visible_to(user):
         data.update(hidden=True, hidden_reason=proposal.hidden_reason)
         return data
+    successor = proposal.successor
     data.update(
         title=proposal.title,
         author=_person(proposal.author),
-        successor=proposal.successor.number if proposal.successor else None,
+        successor=successor.number if successor and successor.is_visible_to(user) else None,
     )
     return data
 
@@ -252,8 +256,8 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     user = _user()
     signature = svc.active_cosignature(proposal, user)
     visible = proposal.is_visible_to(user)
-    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user else []
-    preds = svc.predecessors(proposal)
+    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user and visible else []
+    preds = svc.predecessors(proposal, user)
     # The proposal's own comment thread, as on article pages.
     view = None
     if visible and proposal.thread.is_visible_to(user):
@@ -282,7 +286,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
             )
         if view is not None:
             data["thread"] = view.as_json(lambda c: url_for("articles.permalink", comment_id=c.id))
-        if user is not None:
+        if user is not None and visible:
             data["signed"] = signature is not None
             data["supporters"] = [
                 {**_person(s.user), "signed_at": _iso(s.signed_at)} for s in supporters
@@ -575,10 +579,11 @@ def versions(proposal_id):
     def pick(raw, default, label):
         if raw in (None, ""):
             return default
-        if not raw.isdigit() or int(raw) not in by_number:
+        number = parse_int(raw, min_value=1)
+        if number is None or number not in by_number:
             errors.append(f"There is no version {raw!r} to compare {label}; choose 1 to {latest}.")
             return default
-        return int(raw)
+        return number
 
     to_n = pick(raw_to, latest, "to")
     from_n = pick(raw_from, max(1, to_n - 1), "from")
@@ -610,25 +615,6 @@ def versions(proposal_id):
         body_diff=body_diff,
         errors=errors,
     ), status
-
-
-def parse_moment(raw: str) -> datetime:
-    """An ISO-8601 date or date-time (UTC unless it names an offset) as naive UTC."""
-    text = raw.strip()
-    if len(text) > 40:
-        raise ValidationError("That is not a date and time.", field="at")
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError as exc:
-        raise ValidationError(
-            f"“{raw}” is not an ISO-8601 date and time, e.g. 2019-03-26T12:00.", field="at"
-        ) from exc
-    if len(text) == 10:
-        # A bare date means the end of that day: supporters "on 26 March".
-        value = value.replace(hour=23, minute=59, second=59, microsecond=999999)
-    return as_utc(value)
 
 
 @bp.route("/proposals/<int:proposal_id>/supporters")
@@ -700,28 +686,16 @@ def notifications():
         .offset((page - 1) * NOTIFICATIONS_PER_PAGE)
     ).all()
     more = len(items) > NOTIFICATIONS_PER_PAGE
-    items = items[:NOTIFICATIONS_PER_PAGE]
+    shown = notes.shown_notifications(items[:NOTIFICATIONS_PER_PAGE], current_user)
     if wants_json():
         return jsonify(
-            notifications=[
-                {
-                    "id": n.id,
-                    "kind": n.kind,
-                    "message": n.message,
-                    "link": n.link,
-                    "action_url": n.action_url,
-                    "action_label": n.action_label,
-                    "created_at": _iso(n.created_at),
-                    "read": n.read_at is not None,
-                }
-                for n in items
-            ],
+            notifications=[{**n.as_json(), "created_at": _iso(n.created_at)} for n in shown],
             page=page,
             more=more,
         )
     return render_template(
         "proposals/notifications.html",
-        items=items,
+        items=shown,
         page=page,
         more=more,
         form=ConfirmForm(formdata=None),

@@ -5,7 +5,7 @@ The documents are plain text as scraped from a Drupal news site:
     TITLE
     Submitted by SOURCE on 27 March, 2019 - 7:24 Author: NAME
     body paragraphs ...
-    the list of related links (short lines without end punctuation)
+    the list of related links (short one-line titles, not sentences)
     Submitted by NAME (not verified) on Sun, 31/03/2019 - 17:33
     [In reply to TITLE by NAME]
     comment paragraphs ...
@@ -65,9 +65,13 @@ COOKIE_NOTICE = re.compile(
     re.IGNORECASE,
 )
 COOKIE_NOTICE_MAX = 250
-# Related links at the end of the article: short lines without end punctuation.
+# Related links at the end of the article: a run of short one-line paragraphs
+# that are titles, not sentences. A title may end in a bracket or a quote
+# ("Annual report (pdf)", “Why we left”), so those are looked through: a line
+# is a sentence when what is left ends in sentence punctuation.
 LINK_LINE_MAX = 120
-SENTENCE_END = tuple(".!?…:;\"”’')]*")
+SENTENCE_END = tuple(".!?…:;")
+CLOSERS = "\"”’'»)]}*"
 
 
 class DocumentError(Exception):
@@ -138,15 +142,21 @@ def _paragraphs(lines: list[tuple[int, str]]) -> list[list[str]]:
 
 
 def _is_link_line(paragraph: list[str]) -> bool:
+    """A one-line paragraph shaped like a link's title, not a sentence."""
     if len(paragraph) != 1:
         return False
     text = paragraph[0]
-    return len(text) <= LINK_LINE_MAX and not text.endswith(SENTENCE_END)
+    core = text.rstrip(CLOSERS + " ")
+    return len(text) <= LINK_LINE_MAX and bool(core) and not core.endswith(SENTENCE_END)
 
 
 def _strip_link_list(paragraphs: list[list[str]]) -> list[list[str]]:
+    """The body without the related-links block (the run of title lines at its end).
+
+    The first paragraph is always body, even when it is short.
+    """
     end = len(paragraphs)
-    while end > 0 and _is_link_line(paragraphs[end - 1]):
+    while end > 1 and _is_link_line(paragraphs[end - 1]):
         end -= 1
     return paragraphs[:end]
 

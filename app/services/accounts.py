@@ -26,6 +26,7 @@ from ..models.user import (
     normalise_email,
     username_key,
 )
+from ..params import parse_id
 from ..timeutil import utcnow
 
 USERNAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
@@ -68,6 +69,36 @@ def check_display_name(name: str) -> str:
         )
     if has_control_chars(name):
         raise ValidationError("The display name holds control characters.", field="display_name")
+    return name
+
+
+NAME_RESERVED = "That display name is reserved: choose one that names you."
+NAME_LOOKS_TAKEN = (
+    "That display name looks like another member's (letters from other scripts or "
+    "look-alike characters count as the same): choose another."
+)
+
+
+def check_name_is_own(name: str, user: User | None = None) -> str:
+    """Refuse a display name that looks like a reserved word or another member's name.
+
+    Looks are compared by Unicode TR39 skeleton (app.names), so "Mое" with a
+    Cyrillic "о", "rnoe" and "MOE" all look like "Moe". Pending sign-ups
+    and deleted accounts hold no name.
+    """
+    from ..names import is_reserved, skeleton
+
+    if is_reserved(name):
+        raise ValidationError(NAME_RESERVED, field="display_name")
+    stmt = sa.select(User.id).where(
+        User.name_skeleton == skeleton(name),
+        User.email_confirmed_at.is_not(None),
+        User.deleted_at.is_(None),
+    )
+    if user is not None and user.id is not None:
+        stmt = stmt.where(User.id != user.id)
+    if db.session.scalar(stmt.limit(1)) is not None:
+        raise ValidationError(NAME_LOOKS_TAKEN, field="display_name")
     return name
 
 
@@ -116,6 +147,9 @@ def reclaim_stale_signups(
     They never could sign in and own nothing, so their username and address
     go back to whoever signs up now (in the caller's transaction).
     """
+    from .account_data import free_cooled_usernames
+
+    free_cooled_usernames(now)
     stmt = sa.delete(User).where(
         User.email_confirmed_at.is_(None),
         User.created_at < _pending_cutoff(now or utcnow()),
@@ -225,6 +259,7 @@ def sign_up(
     taken = find_by_username(username)
     if taken is not None and taken is not resume:
         raise ValidationError("That username is taken.", field="username")
+    check_name_is_own(display_name, resume)
     holder = find_by_email(email)
     if holder is resume:
         holder = None
@@ -276,9 +311,10 @@ def pending_for_ref(ref: object, now: datetime | None = None) -> User | None:
     if not isinstance(ref, str):
         return None
     ident, _, key = ref.partition(".")
-    if not ident.isdigit() or len(ident) > 18:
+    user_id = parse_id(ident)
+    if user_id is None:
         return None
-    user = db.session.get(User, int(ident))
+    user = db.session.get(User, user_id)
     if user is None or user.email_confirmed:
         return None
     if user.created_at < _pending_cutoff(now or utcnow()):
@@ -290,10 +326,16 @@ def _confirm_serializer() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=CONFIRM_SALT)
 
 
-def make_confirm_token(user: User) -> str:
-    """The link token that confirms `user`'s address (expires after SIGNUP_CONFIRM_MAX_AGE)."""
+def make_confirm_token(user: User, address: str | None = None) -> str:
+    """The link token that confirms `address` (default: the sign-up's own) for `user`.
+
+    A sign-up whose typed address a pending sign-up already holds keeps a
+    placeholder; its link carries the typed address and, once confirmed,
+    takes it over (the mailbox's owner wins over an unconfirmed squatter).
+    Expires after SIGNUP_CONFIRM_MAX_AGE.
+    """
     return _confirm_serializer().dumps(
-        {"uid": user.id, "email": user.email, "fp": _password_fingerprint(user)}
+        {"uid": user.id, "email": address or user.email, "fp": _password_fingerprint(user)}
     )
 
 
@@ -303,10 +345,13 @@ BAD_CONFIRM_LINK = (
 )
 EXPIRED_CONFIRM_LINK = "This confirmation link has expired. Sign up again to get a new one."
 USED_CONFIRM_LINK = "This address is confirmed already: sign in."
+CONFIRM_NEEDS_PASSWORD = (  # nosec B105
+    "Give the password chosen for this sign-up: this browser did not make it."
+)
 
 
-def confirm_email(token: str, now: datetime | None = None) -> User:
-    """Confirm the address a sign-up's link was sent to; the account can then sign in."""
+def confirm_link_target(token: str) -> tuple[User, str]:
+    """The pending sign-up a confirmation link names and the address it proves (no change)."""
     max_age = current_app.config["SIGNUP_CONFIRM_MAX_AGE"]
     try:
         data = _confirm_serializer().loads(token, max_age=max_age)
@@ -316,19 +361,56 @@ def confirm_email(token: str, now: datetime | None = None) -> User:
         raise ValidationError(BAD_CONFIRM_LINK) from None
     if not isinstance(data, dict) or not isinstance(data.get("uid"), int):
         raise ValidationError(BAD_CONFIRM_LINK)
+    if not isinstance(data.get("email"), str) or not isinstance(data.get("fp"), str):
+        raise ValidationError(BAD_CONFIRM_LINK)
     user = db.session.get(User, data["uid"])
-    if (
-        user is None
-        or not user.has_address
-        or not hmac.compare_digest(str(data.get("email")), user.email)
-        or not hmac.compare_digest(str(data.get("fp")), _password_fingerprint(user))
-    ):
+    if user is None or not hmac.compare_digest(data["fp"], _password_fingerprint(user)):
+        raise ValidationError(BAD_CONFIRM_LINK)
+    address = data["email"]
+    if user.has_address and not hmac.compare_digest(address, user.email):
         raise ValidationError(BAD_CONFIRM_LINK)
     if user.email_confirmed:
         raise ValidationError(USED_CONFIRM_LINK)
+    if not user.has_address:
+        holder = find_by_email(address)
+        if holder is not None and holder.email_confirmed:
+            # The address became a real account's meanwhile: nothing to take over.
+            raise ValidationError(BAD_CONFIRM_LINK)
+    return user, address
+
+
+def confirm_email(token: str, now: datetime | None = None) -> User:
+    """Confirm the address a sign-up's link was sent to; the account can then sign in.
+
+    An unconfirmed sign-up holding the same address (a squatter who typed
+    someone else's address first) loses it to the link's sign-up.
+    """
+    user, address = confirm_link_target(token)
+    if not user.has_address:
+        squatter = find_by_email(address)
+        if squatter is not None:
+            squatter.email = _no_address()
+            db.session.flush()
+        user.email = address
     user.email_confirmed_at = now or utcnow()
     db.session.flush()
     return user
+
+
+def confirm_signup(
+    token: str, password: str | None, own_signup: User | None, now: datetime | None = None
+) -> User:
+    """Confirm from the link's page: the browser that made the sign-up, or its password.
+
+    Knowing the mailbox is not enough: a squatter's link reaches the
+    address's owner too, and a link mailed to a victim would sign them in
+    to the attacker's account (login CSRF). So a browser that did not make
+    the sign-up must also give the sign-up's password.
+    """
+    user, _address = confirm_link_target(token)
+    if own_signup is not user and not (password and user.check_password(password)):
+        raise ValidationError(CONFIRM_NEEDS_PASSWORD, field="password")
+    return confirm_email(token, now=now)
 
 
 def authenticate(login: str, password: str) -> User | None:
@@ -381,7 +463,7 @@ def change_password(user: User, current: str, new: str) -> None:
 
 
 def update_profile(user: User, display_name: str) -> None:
-    user.display_name = check_display_name(display_name)
+    user.display_name = check_name_is_own(check_display_name(display_name), user)
     db.session.flush()
 
 

@@ -198,6 +198,9 @@ def add_comment(thread: Thread, author: User, body: str, parent: Comment | None 
     """A member's comment or reply; a member's first comment ever is queued for review."""
     _check_can_write(author)
     _check_thread_open(thread)
+    if not thread.is_visible_to(author):
+        # The thread of a hidden proposal (app.visibility): there is nothing to post to.
+        raise NotFound("There is no such thread.")
     _check_parent(thread, parent)
     body = check_body(body)
     # Published at once, but listed in the moderation queue until approved.

@@ -52,6 +52,7 @@ from ..models.proposal import (
 )
 from ..permissions import suspension_message
 from ..timeutil import utcnow
+from ..visibility import visible_proposals
 from . import notifications as notes
 from .accounts import has_control_chars
 from .notifications import notify, notify_many
@@ -490,6 +491,7 @@ def _offer_successor(
         exclude=actor.id,
         action_url=cosign_path(successor),
         action_label=f"Co-sign {successor.label}",
+        about_proposal_id=successor.id,
         **_context(proposal),
     )
     notify_many(
@@ -497,6 +499,7 @@ def _offer_successor(
         kind,
         message,
         exclude=actor.id,
+        about_proposal_id=successor.id,
         **_context(proposal),
     )
 
@@ -622,7 +625,12 @@ def decide_proposal(
             _offer_successor(proposal, merged_into, actor, message, "proposal_decided")
         else:
             notify_many(
-                recipients, "proposal_decided", message, exclude=actor.id, **_context(proposal)
+                recipients,
+                "proposal_decided",
+                message,
+                exclude=actor.id,
+                about_proposal_id=merged_into.id,
+                **_context(proposal),
             )
     else:
         notify_many(
@@ -918,10 +926,14 @@ def round_page(round_: Round, sort: str, states, page: int, withdrawn: bool) -> 
 
 
 def open_proposals(round_: Round, exclude: Proposal | None = None) -> list[Proposal]:
-    """Candidates for a successor: the round's open proposals, by number."""
+    """Candidates for a successor: the round's open proposals, by number (none hidden)."""
     stmt = (
         sa.select(Proposal)
-        .where(Proposal.round_id == round_.id, Proposal.state == ProposalState.open)
+        .where(
+            Proposal.round_id == round_.id,
+            Proposal.state == ProposalState.open,
+            Proposal.is_hidden.is_(False),
+        )
         .order_by(Proposal.number)
     )
     if exclude is not None:
@@ -944,12 +956,12 @@ def merge_targets(proposal: Proposal) -> list[Proposal]:
     )
 
 
-def predecessors(proposal: Proposal) -> list[Proposal]:
-    """Proposals withdrawn in favour of (or merged into) this one."""
+def predecessors(proposal: Proposal, viewer) -> list[Proposal]:
+    """Proposals withdrawn in favour of (or merged into) this one that `viewer` may see."""
     return list(
         db.session.scalars(
             sa.select(Proposal)
-            .where(Proposal.successor_id == proposal.id)
+            .where(Proposal.successor_id == proposal.id, visible_proposals(viewer))
             .order_by(Proposal.number)
         )
     )

@@ -28,6 +28,7 @@ from ..extensions import db
 from ..models.proposal import Proposal
 from ..models.thread import MAX_DEPTH, Article, Comment, CommentStatus, Thread
 from ..models.user import User
+from ..names import FORMER_MEMBER
 from ..timeutil import utcnow
 from .comments import edit_window
 
@@ -131,8 +132,18 @@ class ThreadView:
     def comments(self) -> list[Comment]:
         return [e.comment for e in self.entries if e.comment is not None]
 
+    def author_of(self, comment: Comment) -> str | None:
+        """The name shown for `comment` on this page and in its JSON (shown_author)."""
+        return shown_author(comment, self.is_moderator)
+
+    def username_of(self, comment: Comment) -> str | None:
+        """The @username shown beside the author's name (members only, not deleted)."""
+        if self.author_of(comment) is None or comment.author is None:
+            return None
+        return None if comment.author.deleted_at is not None else comment.author.username
+
     def as_json(self, comment_url=None) -> dict:
-        """The page as plain data (JSON view of a thread page)."""
+        """The page as plain data (JSON view of a thread page): what the HTML shows."""
         items = []
         for entry in self.entries:
             if entry.is_fold:
@@ -146,13 +157,20 @@ class ThreadView:
                 continue
             c = entry.comment
             shows = c.shows_text_to(_viewer_stub(self.is_moderator))
+            author = self.author_of(c)
             items.append(
                 {
                     "id": c.id,
                     "parent_id": c.parent_id,
                     "depth": c.depth,
-                    "author": c.display_name,
-                    "verified": c.is_verified,
+                    "author": author,
+                    "username": self.username_of(c),
+                    "verified": c.is_verified if author is not None else None,
+                    "replying_to": (
+                        {"id": entry.replying_to_id, "name": entry.replying_to_name}
+                        if entry.replying_to_id
+                        else None
+                    ),
                     "status": c.status.value,
                     "pinned": c.pinned,
                     "body": c.body if shows else None,
@@ -174,6 +192,16 @@ class ThreadView:
         }
 
 
+def shown_author(comment: Comment, is_moderator: bool) -> str | None:
+    """The author's name as a thread shows it; None ("Deleted comment") for a comment
+    its author deleted, except to moderators. The page and its JSON both use this."""
+    if comment.status == CommentStatus.deleted and not is_moderator:
+        return None
+    if comment.author is not None and comment.author.deleted_at is not None:
+        return FORMER_MEMBER
+    return comment.display_name
+
+
 class _viewer_stub:
     # shows_text_to() needs only "signed in and moderator"; JSON has no user object.
     def __init__(self, moderator: bool):
@@ -189,16 +217,19 @@ def _top_level_order():
 # the predicates ask (role, suspension). The rest of the row stays unread.
 _ENTRY_LOADING = (
     so.joinedload(Comment.author).load_only(
-        User.username, User.display_name, User.role, User.suspended_until
+        User.username, User.display_name, User.role, User.suspended_until, User.deleted_at
     ),
 )
 
 
-def _replies_select(reply_filter, visible) -> sa.Select:
+def _replies_select(reply_filter, visible, moderator: bool) -> sa.Select:
     """Replies with the name of the comment each replies to, in path order."""
     parent = so.aliased(Comment)
     parent_user = so.aliased(User)
     parent_name = sa.func.coalesce(parent_user.display_name, parent.author_name)
+    if not moderator:
+        # The same rule as shown_author(): a deleted comment's author is not named.
+        parent_name = sa.case((parent.status == CommentStatus.deleted, None), else_=parent_name)
     return (
         sa.select(Comment, parent_name)
         .where(reply_filter, Comment.depth > 0, visible)
@@ -211,7 +242,9 @@ def _replies_select(reply_filter, visible) -> sa.Select:
 
 def _reply_rows(reply_filter, viewer, own_pending_ids, *, offset=0, limit=None):
     """(reply, name of the comment it replies to) rows, in path order."""
-    stmt = _replies_select(reply_filter, visible_clause(viewer, own_pending_ids))
+    stmt = _replies_select(
+        reply_filter, visible_clause(viewer, own_pending_ids), _is_moderator(viewer)
+    )
     return db.session.execute(stmt.offset(offset).limit(limit)).unique().all()
 
 
@@ -236,7 +269,7 @@ def _first_replies_select(arms: int, visible_key: str) -> sa.Select:
         for i in range(arms)
     ]
     ids = sa.union_all(*selects) if arms > 1 else selects[0]
-    return _replies_select(Comment.id.in_(ids), visible)
+    return _replies_select(Comment.id.in_(ids), visible, visible_key == "all")
 
 
 def _entry(comment: Comment, parent_name, shown_ids: set, own_pending_ids) -> Entry:

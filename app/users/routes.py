@@ -7,11 +7,12 @@ from flask_login import current_user
 
 from ..errors import wants_json
 from ..extensions import db
-from ..models import Comment, CommentStatus, Proposal, Thread, ThreadState, User
+from ..models import Comment, CommentStatus, Proposal, Thread, User
 from ..models import moderation as rules
 from ..models.user import username_key
 from ..moderation.forms import ReasonForm, SuspendForm
 from ..moderation.queries import comment_url, proposal_url, thread_contexts
+from ..visibility import sees_hidden, visible_proposals, visible_threads
 from ..web import page_arg
 from . import bp
 
@@ -19,9 +20,7 @@ PER_PAGE = 20
 
 
 def _visible_proposals(member: User, viewer):
-    stmt = sa.select(Proposal).where(Proposal.author_id == member.id)
-    if not rules.can_see_hidden(viewer):
-        stmt = stmt.where(Proposal.is_hidden.is_(False))
+    stmt = sa.select(Proposal).where(Proposal.author_id == member.id, visible_proposals(viewer))
     return stmt.order_by(Proposal.created_at.desc(), Proposal.id.desc()).options(
         so.selectinload(Proposal.round)
     )
@@ -29,11 +28,11 @@ def _visible_proposals(member: User, viewer):
 
 def _visible_comments(member: User, viewer):
     stmt = sa.select(Comment).where(Comment.author_id == member.id)
-    if not rules.can_see_hidden(viewer):
+    if not sees_hidden(viewer):
         # Members see what the threads show them: published comments in
-        # threads that are not hidden.
+        # threads they may see (not hidden, not a hidden proposal's).
         stmt = stmt.join(Thread, Thread.id == Comment.thread_id).where(
-            Comment.status == CommentStatus.published, Thread.state != ThreadState.hidden
+            Comment.status == CommentStatus.published, visible_threads(viewer)
         )
     return stmt.order_by(Comment.created_at.desc(), Comment.id.desc())
 
@@ -41,7 +40,7 @@ def _visible_comments(member: User, viewer):
 @bp.route("/users/<username>")
 def profile(username: str):
     member = db.session.scalar(sa.select(User).where(User.username_key == username_key(username)))
-    if member is None or not member.email_confirmed:
+    if member is None or not member.email_confirmed or member.deleted_at is not None:
         # A sign-up waiting for its address to be confirmed is no member yet.
         abort(404)
     viewer = current_user
@@ -57,7 +56,7 @@ def profile(username: str):
         per_page=PER_PAGE,
         error_out=False,
     )
-    contexts = thread_contexts({c.thread_id for c in comments.items})
+    contexts = thread_contexts({c.thread_id for c in comments.items}, viewer)
     if wants_json():
         return jsonify(
             username=member.username,
