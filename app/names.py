@@ -61,7 +61,10 @@ def who(obj) -> Markup:
     Takes a User, or a Comment (its author, or the guest's or imported name,
     which has no account and so no @username).
     """
-    user = obj if hasattr(obj, "username_key") else getattr(obj, "author", None)
+    from .models.user import User
+
+    # isinstance, not an attribute test: a partly loaded author must not load more.
+    user = obj if isinstance(obj, User) else getattr(obj, "author", None)
     if user is None:
         name = getattr(obj, "author_name", None) or "Anonymous"
         return Markup("{}").format(name)
@@ -72,7 +75,9 @@ def who(obj) -> Markup:
 
 def who_text(obj) -> str:
     """`who` as plain text (page titles, mail)."""
-    user = obj if hasattr(obj, "username_key") else getattr(obj, "author", None)
+    from .models.user import User
+
+    user = obj if isinstance(obj, User) else getattr(obj, "author", None)
     if user is None:
         return getattr(obj, "author_name", None) or "Anonymous"
     if getattr(user, "deleted_at", None) is not None:

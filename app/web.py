@@ -35,6 +35,9 @@ def date_arg(name: str):
     if len(raw) != 10 or not raw.isascii():
         abort(400, f"{name}: give a date as YYYY-MM-DD.")
     try:
-        return datetime.strptime(raw, "%Y-%m-%d")
+        day = datetime.strptime(raw, "%Y-%m-%d")
     except ValueError:
         abort(400, f"{name}: give a date as YYYY-MM-DD.")
+    if not 1900 <= day.year <= 9000:  # as app.params bounds every moment
+        abort(400, f"{name}: give a date between the years 1900 and 9000.")
+    return day

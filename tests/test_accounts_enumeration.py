@@ -297,7 +297,7 @@ def test_a_sign_up_corrected_before_the_worker_ran_mails_only_the_right_address(
     # is not sent (neither its stale link nor a new one to the mistyped address).
     [right] = mailbox
     assert right.to == "alice@example.org" and "@alice_b" in right.body
-    assert client.get(confirm_path(right)).status_code == 302
+    assert confirm(client, right).status_code == 302
 
 
 def test_another_session_cannot_replace_a_pending_sign_up(app, db, mailbox):

@@ -26,8 +26,8 @@ def _args() -> dict:
     return {k: request.args.get(k, "") for k in keys if request.args.get(k, "")}
 
 
-def _add_links(hits: list[svc.Hit]) -> None:
-    contexts = thread_contexts({h.obj.thread_id for h in hits if h.kind == "comment"})
+def _add_links(hits: list[svc.Hit], viewer) -> None:
+    contexts = thread_contexts({h.obj.thread_id for h in hits if h.kind == "comment"}, viewer)
     for hit in hits:
         if hit.kind == "proposal":
             hit.url = url_for("proposals.show", proposal_id=hit.id)
@@ -80,7 +80,7 @@ def search():
             page=page,
         )
     result.notes[:0] = notes
-    _add_links(result.hits)
+    _add_links(result.hits, _viewer())
     args = _args()
     next_url = url_for("search.search", **{**args, "page": page + 1}) if result.has_more else None
     prev_url = url_for("search.search", **{**args, "page": page - 1}) if page > 1 else None

@@ -605,12 +605,11 @@ def hide_proposal(proposal: Proposal, actor: User, reason: str) -> None:
     notify_many(
         sa.select(audience.c.user_id).where(audience.c.user_id != proposal.author_id),
         "supported_proposal_hidden",
-        f"{proposal.label} “{proposal.title}”, which you support or follow, was hidden by a "
-        "moderator.",
+        # Its title is no longer named to members (app/visibility.py), nor linked.
+        f"{proposal.label}, which you support or follow, was hidden by a moderator.",
         exclude=actor.id,
         round_id=proposal.round_id,
         proposal_id=proposal.id,
-        link=proposal_link(proposal),
     )
     db.session.flush()
 
