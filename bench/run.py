@@ -79,6 +79,9 @@ def app_env(url: str, secret: str) -> dict:
         "PLENARY_ENV": "production",
         "DATABASE_URL": url,
         "SECRET_KEY": secret,
+        # Production needs the site's address (links in mail); every request
+        # comes to 127.0.0.1, the one host it then answers to.
+        "SITE_URL": "http://127.0.0.1",
         # Plain HTTP on the loopback: the session cookie must travel without TLS.
         "SESSION_COOKIE_SECURE": "false",
         # Every request comes from 127.0.0.1: per-address limits would stop the run.

@@ -133,3 +133,44 @@ def test_same_username_raced_gives_one_account_and_polite_refusals(app, db):
     assert sorted(statuses) == [200] + [400] * (count - 1)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == 1
+
+
+@pytest.mark.sqlite_only
+def test_a_waiting_writer_starts_as_soon_as_the_lock_is_free(db):
+    """begin_immediate tries again within 2 ms, where SQLite's busy handler may
+    sleep 25 ms or more while the lock sits free."""
+    import time
+
+    from app.database import begin_immediate
+
+    path = db.engine.url.database
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    released: list[float] = []
+
+    def release():
+        time.sleep(0.3)
+        released.append(time.monotonic())
+        holder.execute("ROLLBACK")
+
+    waiter = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    thread = threading.Thread(target=release)
+    thread.start()
+    try:
+        begin_immediate(waiter, timeout_s=5)
+        started = time.monotonic()
+        waiter.execute("ROLLBACK")
+    finally:
+        thread.join()
+        holder.close()
+    assert started - released[0] < 0.05
+    # And a lock held past the timeout is an error, as SQLite's own would be.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            begin_immediate(waiter, timeout_s=0.05)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+        waiter.close()

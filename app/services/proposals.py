@@ -142,30 +142,55 @@ def slugify(text: str) -> str:
     return slug[:80].strip("-") or "round"
 
 
+# The statements every write to a proposal runs, built once (building an ORM
+# statement costs more than running it) and run with bound values.
+
+
+@functools.cache
+def _lock_select() -> sa.Select:
+    # The round and the co-authors come with the row: the predicates ask both.
+    return (
+        sa.select(Proposal)
+        .where(Proposal.id == sa.bindparam("proposal_id"))
+        .options(
+            so.joinedload(Proposal.round, innerjoin=True),
+            so.joinedload(Proposal.coauthors),
+        )
+        .with_for_update(of=Proposal)
+        .execution_options(populate_existing=True)
+    )
+
+
+@functools.cache
+def _bump_update() -> sa.Update:
+    return (
+        sa.update(Proposal)
+        .where(Proposal.id == sa.bindparam("proposal_id"))
+        .values(supporter_count=Proposal.supporter_count + sa.bindparam("delta"))
+        .returning(Proposal.supporter_count, Proposal.row_version)
+        .execution_options(synchronize_session=False)
+    )
+
+
+@functools.cache
+def _active_cosignature_select() -> sa.Select:
+    return sa.select(Cosignature).where(
+        Cosignature.proposal_id == sa.bindparam("proposal_id"),
+        Cosignature.user_id == sa.bindparam("user_id"),
+        Cosignature.removed_at.is_(None),
+    )
+
+
 def _lock(*proposals: Proposal) -> None:
     """Lock the proposals' rows (in id order, so two writers never deadlock) and reload them."""
     for proposal in sorted(proposals, key=lambda p: p.id):
-        # The round and the co-authors come with the row: the predicates ask both.
-        db.session.execute(
-            sa.select(Proposal)
-            .where(Proposal.id == proposal.id)
-            .options(
-                so.joinedload(Proposal.round, innerjoin=True),
-                so.joinedload(Proposal.coauthors),
-            )
-            .with_for_update(of=Proposal)
-            .execution_options(populate_existing=True)
-        ).unique().scalar_one()
+        db.session.execute(_lock_select(), {"proposal_id": proposal.id}).unique().scalar_one()
 
 
 def _bump(proposal: Proposal, delta: int) -> int:
     """supporter_count += delta, in SQL; the new value (and row version) is read back."""
     new, row_version = db.session.execute(
-        sa.update(Proposal)
-        .where(Proposal.id == proposal.id)
-        .values(supporter_count=Proposal.supporter_count + delta)
-        .returning(Proposal.supporter_count, Proposal.row_version)
-        .execution_options(synchronize_session=False)
+        _bump_update(), {"proposal_id": proposal.id, "delta": delta}
     ).one()
     set_committed_value(proposal, "supporter_count", new)
     set_committed_value(proposal, "row_version", row_version)
@@ -177,11 +202,7 @@ def active_cosignature(proposal: Proposal, user) -> Cosignature | None:
     if user is None or not getattr(user, "is_authenticated", False):
         return None
     return db.session.scalar(
-        sa.select(Cosignature).where(
-            Cosignature.proposal_id == proposal.id,
-            Cosignature.user_id == user.id,
-            Cosignature.removed_at.is_(None),
-        )
+        _active_cosignature_select(), {"proposal_id": proposal.id, "user_id": user.id}
     )
 
 
