@@ -8,17 +8,28 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
 
-.PHONY: run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean wrk bench-scale
+.PHONY: icu run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean wrk bench-scale
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# PyICU (display-name look-alikes) builds against the system's ICU: Debian's
+# libicu-dev, pkg-config and a C++ compiler, installed with apt where missing.
+icu:
+	@if pkg-config --exists icu-uc 2>/dev/null && command -v c++ >/dev/null 2>&1; then \
+		true; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq libicu-dev pkg-config g++ >/dev/null; \
+	else \
+		echo "ICU's headers are missing (Debian: apt-get install libicu-dev pkg-config g++): PyICU will not build"; \
+	fi
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python icu
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python icu
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(VENV)/.installed $@
 
