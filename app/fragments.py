@@ -80,7 +80,7 @@ def render_shared(
             if html is None:
                 template_ = current_app.jinja_env.get_template(template)
                 # Our own template's output, escaped as it was rendered.
-                html = rendered[k] = Markup(template_.render(**context(item)))  # noqa: S704
+                html = rendered[k] = Markup(template_.render(**context(item)))  # nosec B704
         out.append(html)
     if rendered:
         cache.set_many(rendered)

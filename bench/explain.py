@@ -23,7 +23,11 @@ def main() -> None:
 
     app = create_app(
         ProductionConfig,
-        overrides={"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": "explain-" * 4},
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": "explain-" * 4,
+            "SITE_URL": "http://localhost",
+        },
     )
     with app.app_context():
         engine = db.engine

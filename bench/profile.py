@@ -39,6 +39,7 @@ def main() -> None:
             "SQLALCHEMY_DATABASE_URI": args.url,
             "SECRET_KEY": "profile-secret-key-not-for-production",
             "RATELIMIT_ENABLED": False,
+            "SITE_URL": "http://localhost",
         },
     )
     client = app.test_client()

@@ -217,7 +217,11 @@ def forge_sessions(url: str, secret: str, user_ids: list[int]) -> list[tuple[str
 
     app = create_app(
         ProductionConfig,
-        overrides={"SQLALCHEMY_DATABASE_URI": url, "SECRET_KEY": secret},
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": url,
+            "SECRET_KEY": secret,
+            "SITE_URL": "http://127.0.0.1",
+        },
     )
     serializer = app.session_interface.get_signing_serializer(app)
     out = []
