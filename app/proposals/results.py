@@ -116,14 +116,7 @@ def supporters_csv(proposal_id):
             when = parse_moment(raw)
         except ValidationError as exc:
             return render_error(400, exc.message)
-    if when is not None:
-        result = svc.supporters_as_of(proposal, when)
-    else:
-        result = svc.Supporters(
-            when=None,
-            authors=[proposal.author, *(c.user for c in proposal.accepted_coauthors())],
-            signers=[(s.user, s.signed_at) for s in svc.current_supporters(proposal)],
-        )
+    result = svc.supporters_at(proposal, when)
     header = ["position", "display_name", "username", "role", "signed_at", "proposal", "as_of"]
     as_of = _iso(when) or "now"
     rows = []

@@ -632,17 +632,7 @@ def supporters(proposal_id):
             error = exc.message
     page, per_page = page_arg(), svc.SUPPORTERS_PER_PAGE
     offset = (page - 1) * per_page
-    if when is not None:
-        result = svc.supporters_as_of(proposal, when, offset, per_page)
-    else:
-        rows = svc.current_supporters(proposal, per_page, offset)
-        authors = [proposal.author, *(c.user for c in proposal.accepted_coauthors())]
-        result = svc.Supporters(
-            when=None,
-            authors=authors,
-            signers=[(s.user, s.signed_at) for s in rows],
-            signer_total=proposal.supporter_count - len(authors),
-        )
+    result = svc.supporters_at(proposal, when, offset, per_page)
     members = _is_member()
     status = 400 if error else 200
     if wants_json():

@@ -838,6 +838,22 @@ def supporters_as_of(
     )
 
 
+def supporters_at(
+    proposal: Proposal, when: datetime | None, offset: int = 0, limit: int | None = None
+) -> Supporters:
+    """The supporters now (`when` None) or as of `when`; one page of the co-signers."""
+    if when is not None:
+        return supporters_as_of(proposal, when, offset, limit)
+    authors = [proposal.author, *(c.user for c in proposal.accepted_coauthors())]
+    rows = current_supporters(proposal, limit, offset)
+    return Supporters(
+        when=None,
+        authors=authors,
+        signers=[(s.user, s.signed_at) for s in rows],
+        signer_total=proposal.supporter_count - len(authors),
+    )
+
+
 def current_supporters(
     proposal: Proposal, limit: int | None = None, offset: int = 0
 ) -> list[Cosignature]:
