@@ -22,10 +22,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from .database import write_transactions
 from .extensions import db
 from .models import (
-    Delivery,
     MailKind,
     Notification,
-    NotificationPreference,
     OutboxMail,
     OutboxState,
     Proposal,
@@ -34,7 +32,6 @@ from .models import (
     Topic,
     User,
 )
-from .models.mail import DEFAULT_DELIVERY
 from .timeutil import utcnow
 from .urls import absolute, absolute_url, site_url
 
@@ -143,20 +140,6 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     ):
         return None
     return data[0], data[1]
-
-
-def delivery_for(user_id: int, topic: str) -> Delivery:
-    chosen = db.session.scalar(
-        sa.select(NotificationPreference.delivery).where(
-            NotificationPreference.user_id == user_id, NotificationPreference.topic == topic
-        )
-    )
-    if chosen is not None:
-        return Delivery(chosen)
-    try:
-        return DEFAULT_DELIVERY[Topic(topic)]
-    except ValueError:
-        return Delivery.digest
 
 
 # --- Composing ---------------------------------------------------------------------

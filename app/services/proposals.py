@@ -206,27 +206,6 @@ def active_cosignature(proposal: Proposal, user) -> Cosignature | None:
     )
 
 
-def supporter_ids(proposal: Proposal) -> set[int]:
-    """Ids of everyone counted as a supporter now: authors and active co-signers."""
-    ids = set(
-        db.session.scalars(
-            sa.select(Cosignature.user_id).where(
-                Cosignature.proposal_id == proposal.id, Cosignature.removed_at.is_(None)
-            )
-        )
-    )
-    ids.add(proposal.author_id)
-    ids.update(
-        db.session.scalars(
-            sa.select(ProposalCoauthor.user_id).where(
-                ProposalCoauthor.proposal_id == proposal.id,
-                ProposalCoauthor.status == CoauthorStatus.accepted,
-            )
-        )
-    )
-    return ids
-
-
 # --- Rounds -----------------------------------------------------------------
 
 
