@@ -195,6 +195,35 @@ def test_a_proposal_row_shows_every_change_at_once(
     assert f'href="/proposals/{successor.id}">Proposal 2</a>' in withdrawn
 
 
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_the_support_chart_follows_every_co_sign_at_once(
+    app, db, fragment_cache, people, make_round, make_proposal, viewer
+):
+    """The chart is a fragment kept under the proposal's row version."""
+    round_ = make_round(threshold=3)
+    proposal = make_proposal(round=round_, author=people["author"], title="Keep the forum")
+    page = f"/proposals/{proposal.id}"
+    read = reader(app, people, viewer)
+
+    def chart(html: str) -> str:
+        return html.split('id="support-chart-desc">', 1)[1].split("</desc>", 1)[0]
+
+    before = chart(read(page))
+    assert ", 1 on " in before
+    svc.cosign(proposal, people["member"])
+    commit(db)
+    after = chart(read(page))
+    assert after != before and ", 2 on " in after
+    svc.uncosign(db.session.get(Proposal, proposal.id), people["member"])
+    commit(db)
+    assert chart(read(page)) == before
+    # The round's threshold is drawn too: a new one shows at once.
+    html_before = read(page)
+    round_.threshold = 50
+    commit(db)
+    assert read(page) != html_before
+
+
 def test_every_update_moves_the_row_version(db, make_article, make_comment, make_proposal):
     """ORM flushes and Core UPDATEs alike: the key of a changed row is new."""
     comment = make_comment(thread=make_article().thread)

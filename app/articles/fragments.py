@@ -37,12 +37,12 @@ def _inner_key(view, entry) -> tuple:
     )
 
 
-def _inner(view, entry) -> Markup:
+def _inner(view, entry, key: tuple) -> Markup:
     c = entry.comment
     return render_shared(
         COMMENT_TEMPLATE,
         [entry],
-        key=lambda e: _inner_key(view, e),
+        key=lambda e: key,
         context=lambda e: {
             "c": c,
             "name": view.author_of(c),
@@ -73,13 +73,14 @@ def comment_entries(view) -> dict[int, Markup]:
     here = request.full_path
     moderator = view.is_moderator
     may = {e.comment.id: _may(view, e, user) for e in entries}
+    inner_keys = {e.comment.id: _inner_key(view, e) for e in entries}
 
     def context(e) -> dict:
         return {
             "c": e.comment,
             "entry": e,
             "name": view.author_of(e.comment),
-            "inner": _inner(view, e),
+            "inner": _inner(view, e, inner_keys[e.comment.id]),
             "may": may[e.comment.id],
             "here": here,
             "moderator": moderator,
@@ -97,7 +98,7 @@ def comment_entries(view) -> dict[int, Markup]:
             ENTRY_TEMPLATE,
             entries,
             key=lambda e: (
-                *_inner_key(view, e),
+                *inner_keys[e.comment.id],
                 e.indent,
                 tuple(may[e.comment.id].values()),
                 here,

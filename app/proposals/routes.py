@@ -20,6 +20,7 @@ from ..charts import support_chart
 from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
+from ..fragments import cached
 from ..models import Notification, Proposal, ProposalState, Round, Thread, User
 from ..models.user import username_key
 from ..pagecache import deadlines_passed, visitor_page
@@ -312,12 +313,21 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
         confirm_form=ConfirmForm(formdata=None),
         reason_labels=svc.REASON_LABELS,
         view=view,
-        support_chart=(
-            support_chart(chart_svc.support_history(proposal), proposal.round.threshold)
-            if visible
-            else None
-        ),
+        support_chart=_support_chart(proposal) if visible else None,
     ), status
+
+
+def _support_chart(proposal: Proposal):
+    """The supporters-over-time chart, a fragment kept until the proposal's row moves.
+
+    Every co-sign and un-sign moves the row's version (the count is on it).
+    """
+    threshold = proposal.round.threshold
+    return cached(
+        "support-chart",
+        (proposal.id, proposal.created_at, proposal.row_version, threshold),
+        lambda: support_chart(chart_svc.support_history(proposal), threshold),
+    )
 
 
 def _proposal_for_author(proposal_id: int, verb: str, why_not) -> Proposal:

@@ -868,9 +868,9 @@ def get_round(slug: str) -> Round:
     return round_
 
 
-def load_proposal(proposal_id: int) -> Proposal:
-    """A proposal with its round, author, co-authors and successor (fixed query count)."""
-    proposal = db.session.scalar(
+@functools.cache
+def _load_select() -> sa.Select:
+    return (
         sa.select(Proposal)
         .options(
             so.joinedload(Proposal.round),
@@ -878,8 +878,13 @@ def load_proposal(proposal_id: int) -> Proposal:
             so.joinedload(Proposal.successor),
             so.selectinload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
         )
-        .where(Proposal.id == proposal_id)
+        .where(Proposal.id == sa.bindparam("proposal_id"))
     )
+
+
+def load_proposal(proposal_id: int) -> Proposal:
+    """A proposal with its round, author, co-authors and successor (fixed query count)."""
+    proposal = db.session.scalar(_load_select(), {"proposal_id": proposal_id})
     if proposal is None:
         raise NotFound("There is no proposal with this number.")
     return proposal
