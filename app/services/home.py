@@ -22,6 +22,7 @@ from ..models import (
     RoundState,
     Thread,
     ThreadState,
+    User,
 )
 from .proposals import state_counts
 
@@ -39,6 +40,18 @@ class Activity:
     proposal: Proposal | None = None
     comment: Comment | None = None
     article: Article | None = None
+
+
+# What the page shows of each row: the rest (bodies above all) stays unread.
+_PROPOSAL_SHOWN = (
+    Proposal.number,
+    Proposal.title,
+    Proposal.state,
+    Proposal.created_at,
+    Proposal.withdrawn_at,
+    Proposal.updated_at,
+    Proposal.author_id,
+)
 
 
 @functools.cache
@@ -60,7 +73,12 @@ def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
 def _recent_articles_select() -> sa.Select:
     return (
         sa.select(Article)
-        .options(so.joinedload(Article.thread))
+        .options(
+            so.load_only(
+                Article.slug, Article.title, Article.source, Article.published_at, Article.thread_id
+            ),
+            so.joinedload(Article.thread).load_only(Thread.comment_count),
+        )
         .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
         .limit(ARTICLES_SHOWN)
     )
@@ -75,7 +93,10 @@ def _recent_proposals_select() -> sa.Select:
     return (
         sa.select(Proposal)
         .where(Proposal.is_hidden.is_(False))
-        .options(so.joinedload(Proposal.author), so.joinedload(Proposal.round))
+        .options(
+            so.load_only(*_PROPOSAL_SHOWN),
+            so.joinedload(Proposal.author).load_only(User.display_name),
+        )
         .order_by(Proposal.updated_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
@@ -95,7 +116,14 @@ def _recent_comments_select() -> sa.Select:
             Thread.state != ThreadState.hidden,
             sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
         )
-        .options(so.joinedload(Comment.author))
+        .options(
+            so.load_only(
+                Comment.created_at, Comment.author_id, Comment.author_name, Comment.is_verified
+            ),
+            so.load_only(owner_article.title),
+            so.load_only(owner_proposal.number, owner_proposal.title),
+            so.joinedload(Comment.author).load_only(User.display_name),
+        )
         .order_by(Comment.created_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
