@@ -141,6 +141,40 @@ def test_a_comment_of_a_suspended_author_keeps_its_text_and_loses_their_controls
     assert ">Edit</a>" not in reader(app, people, "author")(page)
 
 
+def test_a_page_of_lines_is_shared_only_by_readers_the_predicates_answer_alike(
+    app, db, fragment_cache, people, make_user, make_article, make_comment
+):
+    """The page's lines are kept whole: never with another member's controls."""
+    article = make_article()
+    make_comment(thread=article.thread, author=people["author"], body="Mine to edit.")
+    page = f"/articles/{article.slug}"
+    people["other"] = make_user("otto", display_name="Otto Other")
+    member, author, other = (reader(app, people, who) for who in ("member", "author", "other"))
+
+    first = member(page)  # kept for members who took no part
+    assert "Mine to edit." in first and ">Edit</a>" not in first and ">Report</a>" in first
+    own = author(page)
+    assert ">Edit</a>" in own and ">Delete</a>" in own and ">Report</a>" not in own
+    assert ">Edit</a>" not in other(page) and ">Report</a>" in other(page)
+    assert ">Edit</a>" not in member(page)
+
+    # The edit window closes: the author's lines lose Edit at once, keep Delete.
+    minutes = app.config.get("COMMENT_EDIT_MINUTES")
+    app.config["COMMENT_EDIT_MINUTES"] = 0
+    try:
+        closed = author(page)
+    finally:
+        app.config["COMMENT_EDIT_MINUTES"] = minutes
+    assert ">Edit</a>" not in closed and ">Delete</a>" in closed
+
+    # A member suspended meanwhile gets no controls, whatever was kept.
+    mod.suspend_member(people["member"], people["moderator"], utcnow() + timedelta(days=1), "Pause")
+    commit(db)
+    suspended = member(page)
+    assert "Mine to edit." in suspended and ">Report</a>" not in suspended
+    assert ">Report</a>" in other(page)
+
+
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_a_proposal_row_shows_every_change_at_once(
     app, db, fragment_cache, people, make_round, make_proposal, viewer
