@@ -1,0 +1,376 @@
+"""Atom feeds: valid Atom, absolute links from SITE_URL, and never what a visitor may not see."""
+
+import re
+
+import feedparser
+import pytest
+
+from app.models import CommentStatus, Role, ThreadState, WithdrawalReason
+from app.services import comments as comment_svc
+from app.services import moderation as mod_svc
+from app.services import proposals as svc
+
+SITE = "http://plenary.test"
+
+
+def parse(response):
+    """The feed, checked as Atom: well-formed, and every element RFC 4287 requires present."""
+    assert response.status_code == 200, response.status_code
+    assert response.mimetype == "application/atom+xml"
+    feed = feedparser.parse(response.data)
+    assert feed.bozo == 0, feed.get("bozo_exception")
+    assert feed.version == "atom10"
+    for key in ("id", "title", "updated", "link", "author"):
+        assert feed.feed.get(key), f"feed without {key}"
+    assert feed.feed.link.startswith(SITE + "/")
+    assert any(link.rel == "self" for link in feed.feed.links)
+    for entry in feed.entries:
+        for key in ("id", "title", "updated", "link", "author"):
+            assert entry.get(key), f"entry without {key}: {entry}"
+        assert entry.id.startswith("tag:plenary.test,")
+        assert entry.link.startswith(SITE + "/")
+        assert entry.updated_parsed is not None
+    return feed
+
+
+def text_of(response) -> str:
+    return response.get_data(as_text=True)
+
+
+# --- Rounds ------------------------------------------------------------------------
+
+
+def test_round_feed_lists_the_rounds_proposals_with_their_text(
+    client, make_round, make_proposal, make_user
+):
+    round_ = make_round("After the convention")
+    ada = make_user("ada", display_name="Ada Lovelace")
+    first = make_proposal(round_, ada, title="Keep the forum", body="Keep it **open**.")
+    make_proposal(round_, title="Elect a committee")
+    make_proposal(title="In another round")
+
+    feed = parse(client.get(f"/rounds/{round_.slug}/feed.atom"))
+
+    assert feed.feed.title == "Proposals of “After the convention”"
+    titles = {e.title for e in feed.entries}
+    assert titles == {"Proposal 1: Keep the forum", "Proposal 2: Elect a committee"}
+    entry = next(e for e in feed.entries if e.title.endswith("Keep the forum"))
+    assert entry.link == f"{SITE}/proposals/{first.id}"
+    assert entry.author == "Ada Lovelace (@ada)"
+    assert "<strong>open</strong>" in entry.content[0].value
+
+
+def test_round_feed_leaves_out_hidden_proposals(client, db, make_round, make_proposal, cast):
+    round_ = make_round()
+    make_proposal(round_, title="Shown proposal")
+    hidden = make_proposal(round_, title="Secret plan", body="The hidden text")
+    mod_svc.hide_proposal(hidden, cast.moderator, "Doxxing")
+    db.session.commit()
+
+    feed = parse(client.get(f"/rounds/{round_.slug}/feed.atom"))
+
+    assert [e.title for e in feed.entries] == ["Proposal 1: Shown proposal"]
+    assert "Secret plan" not in text_of(client.get(f"/rounds/{round_.slug}/feed.atom"))
+    assert "hidden text" not in text_of(client.get(f"/rounds/{round_.slug}/feed.atom"))
+
+
+def test_an_unknown_round_has_no_feed(client, db):
+    assert client.get("/rounds/no-such-round/feed.atom").status_code == 404
+
+
+def test_links_are_built_from_site_url_never_the_host_header(client, make_proposal):
+    proposal = make_proposal()
+    response = client.get(
+        f"/rounds/{proposal.round.slug}/feed.atom", headers={"Host": "evil.example"}
+    )
+    body = text_of(response)
+    assert "evil.example" not in body
+    assert f'href="{SITE}/proposals/{proposal.id}"' in body
+
+
+# --- A proposal: versions and state changes -----------------------------------------
+
+
+def test_proposal_feed_has_each_version_and_the_withdrawal(
+    client, db, make_round, make_proposal, make_user
+):
+    round_ = make_round()
+    author = make_user("arthur")
+    proposal = make_proposal(round_, author, title="First title", body="First text")
+    successor = make_proposal(round_, title="The better one")
+    svc.edit_proposal(proposal, author, "Second title", "Second text with @arthur")
+    svc.withdraw_proposal(
+        proposal, author, WithdrawalReason.duplicate, "Same as the other.", successor=successor
+    )
+    db.session.commit()
+
+    feed = parse(client.get(f"/proposals/{proposal.id}/feed.atom"))
+
+    by_title = {e.title: e for e in feed.entries}
+    assert set(by_title) == {
+        "Submitted: First title",
+        "Version 2: Second title",
+        "Proposal 1 withdrawn: Duplicate of another proposal",
+    }
+    assert by_title["Version 2: Second title"].link == (
+        f"{SITE}/proposals/{proposal.id}/versions?from=1&to=2"
+    )
+    # The mention's link is made absolute: a reader resolves nothing against this site.
+    assert f'href="{SITE}/users/arthur"' in by_title["Version 2: Second title"].content[0].value
+    withdrawal = by_title["Proposal 1 withdrawn: Duplicate of another proposal"].content[0].value
+    assert "Same as the other." in withdrawal
+    assert f'href="{SITE}/proposals/{successor.id}"' in withdrawal
+    assert "The better one" in withdrawal
+    # Ids stay the same from one fetch to the next (a reader shows nothing twice).
+    again = parse(client.get(f"/proposals/{proposal.id}/feed.atom"))
+    assert {e.id for e in again.entries} == {e.id for e in feed.entries}
+
+
+def test_proposal_feed_names_a_hidden_successor_without_its_title(
+    client, db, make_round, make_proposal, make_user, cast
+):
+    round_ = make_round()
+    author = cast.author
+    proposal = make_proposal(round_, author)
+    successor = make_proposal(round_, title="Secret successor")
+    svc.withdraw_proposal(proposal, author, WithdrawalReason.superseded, "See 2.", successor)
+    mod_svc.hide_proposal(successor, cast.moderator, "Spam")
+    db.session.commit()
+
+    response = client.get(f"/proposals/{proposal.id}/feed.atom")
+    parse(response)
+    assert "Secret successor" not in text_of(response)
+    assert "Proposal 2 (hidden)" in text_of(response)
+    assert f"/proposals/{successor.id}" not in text_of(response)
+
+
+def test_proposal_feed_records_a_decision(client, db, make_proposal, cast):
+    proposal = make_proposal(author=cast.author)
+    svc.decide_proposal(proposal, cast.admin, "adopted", note="Carried at the meeting.")
+    db.session.commit()
+
+    feed = parse(client.get(f"/proposals/{proposal.id}/feed.atom"))
+
+    decision = next(e for e in feed.entries if e.title == "Proposal 1 adopted")
+    assert "Carried at the meeting." in decision.content[0].value
+
+
+# --- Hidden proposals and their threads ----------------------------------------------
+
+
+@pytest.mark.parametrize("signed_in", [None, Role.member, Role.moderator])
+def test_a_hidden_proposal_has_no_feeds_for_anyone(
+    client, db, auth, make_proposal, make_user, make_comment, cast, signed_in
+):
+    proposal = make_proposal(title="Hidden title", body="Hidden body")
+    make_comment(thread=proposal.thread, body="A comment under it")
+    mod_svc.hide_proposal(proposal, cast.moderator2, "Abuse")
+    db.session.commit()
+    if signed_in:
+        auth.login(make_user(role=signed_in))
+
+    # A feed is what a visitor sees, whoever fetches it (its address gets shared).
+    for url in (f"/proposals/{proposal.id}/feed.atom", f"/proposals/{proposal.id}/comments.atom"):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "Hidden title" not in text_of(response)
+        assert "A comment under it" not in text_of(response)
+
+
+# --- Comments --------------------------------------------------------------------------
+
+
+def test_article_comments_feed_shows_published_comments_only(
+    client, db, make_article, make_comment, make_user, cast
+):
+    article = make_article("The convention", slug="the-convention")
+    member = make_user("mila", display_name="Mila")
+    shown = make_comment(thread=article.thread, author=member, body="Published *text*")
+    reply = make_comment(parent=shown, author_name="Jo", is_verified=False, body="A guest reply")
+    make_comment(thread=article.thread, body="Pending guest text", status=CommentStatus.pending)
+    hidden = make_comment(thread=article.thread, author=member, body="Text to be hidden")
+    mod_svc.hide_comment(hidden, cast.moderator, "Off-topic")
+    deleted = make_comment(thread=article.thread, author=member, body="Text to be deleted")
+    comment_svc.delete_own_comment(deleted, member)
+    db.session.commit()
+
+    response = client.get("/articles/the-convention/comments.atom")
+    feed = parse(response)
+
+    assert {e.title for e in feed.entries} == {
+        "Comment by Mila (@mila)",
+        "Reply by Jo (not verified)",
+    }
+    links = {e.link for e in feed.entries}
+    assert links == {f"{SITE}/comments/{shown.id}", f"{SITE}/comments/{reply.id}"}
+    body = text_of(response)
+    for secret in ("Pending guest text", "Text to be hidden", "Text to be deleted", "Off-topic"):
+        assert secret not in body
+    entry = next(e for e in feed.entries if e.link.endswith(f"/{shown.id}"))
+    assert "<em>text</em>" in entry.content[0].value
+
+
+def test_comment_markup_is_sanitised_as_on_the_page(client, db, make_article, make_comment):
+    article = make_article(slug="hostile")
+    make_comment(
+        thread=article.thread,
+        body="<script>alert(1)</script> [x](javascript:alert(2)) <img src=x onerror=alert(3)>",
+    )
+
+    feed = parse(client.get("/articles/hostile/comments.atom"))
+
+    html = feed.entries[0].content[0].value
+    assert "<script" not in html and "<img" not in html and 'href="javascript' not in html
+    assert "&lt;script&gt;" in html  # shown as text, as the page shows it
+
+
+def test_a_moderator_gets_the_visitors_comments_feed(
+    client, db, auth, make_article, make_comment, cast
+):
+    article = make_article(slug="watched")
+    make_comment(thread=article.thread, body="Awaiting approval", status=CommentStatus.pending)
+    make_comment(thread=article.thread, body="Everyone sees this")
+    auth.login(cast.moderator)
+
+    response = client.get("/articles/watched/comments.atom")
+
+    parse(response)
+    assert "Everyone sees this" in text_of(response)
+    assert "Awaiting approval" not in text_of(response)
+
+
+def test_a_hidden_thread_has_no_feed(client, db, make_article, make_comment, cast):
+    article = make_article(slug="locked-away")
+    make_comment(thread=article.thread, body="Inside a hidden thread")
+    article.thread.state = ThreadState.hidden
+    db.session.commit()
+
+    response = client.get("/articles/locked-away/comments.atom")
+
+    assert response.status_code == 404
+    assert "Inside a hidden thread" not in text_of(response)
+
+
+def test_proposal_comments_feed(client, db, make_proposal, make_comment, make_user):
+    proposal = make_proposal()
+    comment = make_comment(thread=proposal.thread, author=make_user("bo"), body="I back this")
+
+    feed = parse(client.get(f"/proposals/{proposal.id}/comments.atom"))
+
+    assert [e.link for e in feed.entries] == [f"{SITE}/comments/{comment.id}"]
+
+
+def test_feeds_are_bounded_to_the_newest_fifty(client, db, make_article, make_comment):
+    article = make_article(slug="busy")
+    comments = [make_comment(thread=article.thread, body=f"Comment {i}") for i in range(53)]
+
+    feed = parse(client.get("/articles/busy/comments.atom"))
+
+    assert len(feed.entries) == 50
+    assert f"{SITE}/comments/{comments[-1].id}" in {e.link for e in feed.entries}
+    assert f"{SITE}/comments/{comments[0].id}" not in {e.link for e in feed.entries}
+
+
+def test_an_unchanged_feed_answers_304(client, db, make_article, make_comment):
+    article = make_article(slug="polled")
+    make_comment(thread=article.thread, body="First")
+    first = client.get("/articles/polled/comments.atom")
+    assert first.headers["ETag"] and first.headers["Last-Modified"]
+    assert "no-cache" in first.headers["Cache-Control"]
+
+    again = client.get(
+        "/articles/polled/comments.atom", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert again.status_code == 304
+
+    make_comment(thread=article.thread, body="Second")
+    changed = client.get(
+        "/articles/polled/comments.atom", headers={"If-None-Match": first.headers["ETag"]}
+    )
+    assert changed.status_code == 200
+    assert "Second" in text_of(changed)
+
+
+# --- The moderation log ------------------------------------------------------------------
+
+
+def test_visitors_cannot_read_the_log_feed(client, db, make_proposal, cast):
+    mod_svc.hide_proposal(make_proposal(), cast.moderator, "Spam")
+    db.session.commit()
+
+    response = client.get("/moderation/log.atom")
+
+    assert response.status_code in (302, 401)
+    assert "Spam" not in text_of(response)
+
+
+@pytest.mark.parametrize("who", ["member", "moderator"])
+def test_log_feed_for_members_names_hidden_things_as_members_see_them(
+    client, db, auth, make_proposal, make_comment, cast, who
+):
+    proposal = make_proposal(author=cast.author, title="Secret proposal title")
+    mod_svc.hide_proposal(proposal, cast.moderator, "Doxxing")
+    comment = make_comment(thread=proposal.thread, author=cast.author, body="Under it")
+    mod_svc.hide_comment(comment, cast.moderator2, "Rude")
+    db.session.commit()
+    auth.login(getattr(cast, who))
+
+    response = client.get("/moderation/log.atom")
+    feed = parse(response)
+
+    assert "private" in response.headers["Cache-Control"]
+    titles = [e.title for e in feed.entries]
+    assert "Moe Derator (@moe) hid a proposal: Proposal 1 (hidden)" in titles
+    assert any(t.startswith("Mona Second (@mona) hid a comment: Comment") for t in titles)
+    body = text_of(response)
+    assert "Secret proposal title" not in body
+    assert "Under it" not in body
+    assert "Reason: Doxxing" in body
+    # A hidden target is named without a link: the entry links to the log itself.
+    hidden_entry = next(e for e in feed.entries if "hid a proposal" in e.title)
+    assert hidden_entry.link.startswith(f"{SITE}/moderation/log#log-")
+
+
+# --- The pages link their feeds -------------------------------------------------------------
+
+
+def alternates(response) -> list[str]:
+    return re.findall(
+        r'<link rel="alternate" type="application/atom\+xml" title="[^"]*" href="([^"]+)">',
+        text_of(response),
+    )
+
+
+def test_pages_link_their_feeds(client, db, auth, make_proposal, make_article, cast):
+    proposal = make_proposal()
+    article = make_article(slug="linked")
+
+    assert alternates(client.get(f"/rounds/{proposal.round.slug}")) == [
+        f"/rounds/{proposal.round.slug}/feed.atom"
+    ]
+    assert alternates(client.get(f"/proposals/{proposal.id}")) == [
+        f"/proposals/{proposal.id}/feed.atom",
+        f"/proposals/{proposal.id}/comments.atom",
+    ]
+    assert alternates(client.get(f"/articles/{article.slug}")) == ["/articles/linked/comments.atom"]
+    auth.login(cast.member)
+    assert alternates(client.get("/moderation/log")) == ["/moderation/log.atom"]
+    # Every advertised feed answers.
+    for url in [
+        f"/rounds/{proposal.round.slug}/feed.atom",
+        f"/proposals/{proposal.id}/feed.atom",
+        f"/proposals/{proposal.id}/comments.atom",
+        "/articles/linked/comments.atom",
+        "/moderation/log.atom",
+    ]:
+        parse(client.get(url))
+
+
+def test_a_hidden_proposals_page_links_no_feed(client, db, auth, make_proposal, cast):
+    proposal = make_proposal()
+    mod_svc.hide_proposal(proposal, cast.moderator, "Spam")
+    db.session.commit()
+
+    assert alternates(client.get(f"/proposals/{proposal.id}")) == []
+    auth.login(cast.moderator2)
+    assert alternates(client.get(f"/proposals/{proposal.id}")) == []
