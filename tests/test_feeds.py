@@ -374,3 +374,85 @@ def test_a_hidden_proposals_page_links_no_feed(client, db, auth, make_proposal, 
     assert alternates(client.get(f"/proposals/{proposal.id}")) == []
     auth.login(cast.moderator2)
     assert alternates(client.get(f"/proposals/{proposal.id}")) == []
+
+
+# --- A moved sub-thread ------------------------------------------------------------------------
+
+
+def test_a_moved_subthread_has_its_own_feed(
+    client, db, make_article, make_comment, make_user, cast
+):
+    article = make_article(slug="origin")
+    root = make_comment(thread=article.thread, author=make_user("bea"), body="Off on a tangent")
+    make_comment(parent=root, author=make_user("cy"), body="Indeed a tangent")
+    new_thread = mod_svc.move_subthread(root, cast.moderator, "Own topic", title="The tangent")
+    db.session.commit()
+
+    page = client.get(f"/threads/{new_thread.id}")
+    assert alternates(page) == [f"/threads/{new_thread.id}/comments.atom"]
+    response = client.get(f"/threads/{new_thread.id}/comments.atom")
+    feed = parse(response)
+    assert feed.feed.title == "Comments on “The tangent”"
+    assert "Indeed a tangent" in text_of(response)
+    assert "Off on a tangent" in text_of(response)
+
+    new_thread.state = ThreadState.hidden
+    db.session.commit()
+    hidden = client.get(f"/threads/{new_thread.id}/comments.atom")
+    assert hidden.status_code == 404
+    assert "tangent" not in text_of(hidden)
+    assert client.get("/threads/999999/comments.atom").status_code == 404
+
+
+# --- A fixed number of queries, whatever the size ------------------------------------------------
+
+
+def queries_for(client, db, query_counter, url) -> int:
+    client.get(url)  # warm: first-request work is not counted
+    # A request of its own starts with an empty session (the tests share one).
+    db.session.remove()
+    with query_counter() as counted:
+        assert client.get(url).status_code == 200
+    return counted.count
+
+
+def test_feeds_run_the_same_queries_for_few_and_many_entries(
+    client,
+    db,
+    auth,
+    make_round,
+    make_proposal,
+    make_article,
+    make_comment,
+    make_user,
+    cast,
+    query_counter,
+):
+    def build(n: int, slug: str) -> dict[str, str]:
+        round_ = make_round(slug=f"round-{slug}")
+        proposals = [make_proposal(round_, make_user(f"{slug}a{i}")) for i in range(n)]
+        lead = proposals[0]
+        for i in range(n):
+            svc.edit_proposal(lead, lead.author, f"Title {i}", f"Text {i}")
+        article = make_article(slug=f"article-{slug}")
+        for i in range(n):
+            make_comment(thread=article.thread, author=make_user(f"{slug}c{i}"))
+            make_comment(thread=lead.thread, author=make_user(f"{slug}p{i}"))
+        for p in proposals[1:]:
+            mod_svc.hide_proposal(p, cast.moderator, "Spam")
+        db.session.commit()
+        return {
+            "round": f"/rounds/{round_.slug}/feed.atom",
+            "proposal": f"/proposals/{lead.id}/feed.atom",
+            "proposal comments": f"/proposals/{lead.id}/comments.atom",
+            "article comments": f"/articles/{article.slug}/comments.atom",
+            "log": "/moderation/log.atom",
+        }
+
+    small = build(2, "s")
+    big = build(25, "b")
+    auth.login(cast.member)
+    for name in small:
+        assert queries_for(client, db, query_counter, small[name]) == queries_for(
+            client, db, query_counter, big[name]
+        ), name

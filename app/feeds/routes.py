@@ -17,7 +17,16 @@ from markupsafe import Markup
 
 from ..errors import NotFound
 from ..extensions import db
-from ..models import Article, Comment, ModerationAction, Proposal, ProposalVersion, Round, User
+from ..models import (
+    Article,
+    Comment,
+    ModerationAction,
+    Proposal,
+    ProposalVersion,
+    Round,
+    Thread,
+    User,
+)
 from ..models import moderation as rules
 from ..models.proposal import ProposalState
 from ..moderation.queries import describe_targets
@@ -29,6 +38,7 @@ from ..urls import (
     comment_url,
     proposal_url,
     round_url,
+    thread_url,
     versions_url,
 )
 from ..visibility import can_see_proposal, can_see_thread, proposal_name
@@ -72,6 +82,13 @@ def feed_links(thing) -> Markup:
             (
                 f"Comments on “{thing.title}”",
                 url_for("feeds.article_comments_feed", slug=thing.slug),
+            )
+        )
+    elif isinstance(thing, Thread) and can_see_thread(VISITOR, thing):
+        feeds.append(
+            (
+                f"Comments on “{thing.title or 'a discussion'}”",
+                url_for("feeds.thread_comments_feed", thread_id=thing.id),
             )
         )
     elif thing == "moderation log":
@@ -301,6 +318,22 @@ def article_comments_feed(slug):
         title=f"Comments on “{article.title}”",
         self_url=absolute_url("feeds.article_comments_feed", slug=article.slug),
         page_url=article_url(article.slug, absolute_url),
+    )
+
+
+@bp.route("/threads/<int:thread_id>/comments.atom")
+def thread_comments_feed(thread_id):
+    """A thread's comments, newest first (a moved sub-thread's own page links it)."""
+    thread = db.session.get(Thread, thread_id)
+    if thread is None:
+        raise NotFound("There is no thread with this number.")
+    return _thread_feed(
+        thread,
+        key=f"thread/{thread.id}/comments",
+        at=thread.created_at,
+        title=f"Comments on “{thread.title or 'a discussion'}”",
+        self_url=absolute_url("feeds.thread_comments_feed", thread_id=thread.id),
+        page_url=thread_url(thread.id, absolute_url),
     )
 
 
