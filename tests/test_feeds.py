@@ -1,6 +1,7 @@
 """Atom feeds: valid Atom, absolute links from SITE_URL, and never what a visitor may not see."""
 
 import re
+import xml.etree.ElementTree as ET
 
 import feedparser
 import pytest
@@ -11,12 +12,64 @@ from app.services import moderation as mod_svc
 from app.services import proposals as svc
 
 SITE = "http://plenary.test"
+ATOM = "{http://www.w3.org/2005/Atom}"
+# RFC 3339 date-time, as atom:updated and atom:published require (RFC 4287 3.3).
+RFC3339 = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$")
+
+
+def check_atom_structure(data: bytes) -> None:
+    """RFC 4287's cardinality rules, which a lenient parser does not enforce."""
+    root = ET.fromstring(data)
+    assert root.tag == f"{ATOM}feed"
+
+    def one(parent, name):
+        found = parent.findall(f"{ATOM}{name}")
+        assert len(found) == 1, f"{parent.tag} has {len(found)} atom:{name}"
+        assert (found[0].text or "").strip(), f"empty atom:{name}"
+        return found[0]
+
+    def dates(parent):
+        assert RFC3339.match(one(parent, "updated").text)
+        for published in parent.findall(f"{ATOM}published"):
+            assert RFC3339.match(published.text)
+
+    def alternate_link(parent):
+        # RFC 4287 4.2.7.2: a link without rel is an alternate.
+        links = [
+            link
+            for link in parent.findall(f"{ATOM}link")
+            if link.get("rel", "alternate") == "alternate"
+        ]
+        assert len(links) == 1
+        assert links[0].get("href").startswith(SITE + "/")
+        return links
+
+    one(root, "id")
+    one(root, "title")
+    dates(root)
+    alternate_link(root)
+    assert [link.get("href") for link in root.findall(f"{ATOM}link") if link.get("rel") == "self"]
+    feed_authors = root.findall(f"{ATOM}author")
+    for author in feed_authors:
+        one(author, "name")
+    for entry in root.findall(f"{ATOM}entry"):
+        assert one(entry, "id").text.startswith("tag:")
+        one(entry, "title")
+        dates(entry)
+        alternate_link(entry)
+        authors = entry.findall(f"{ATOM}author")
+        assert authors or feed_authors, "an entry without an author in a feed without one"
+        for author in authors:
+            one(author, "name")
+        content = one(entry, "content")
+        assert content.get("type") == "html"
 
 
 def parse(response):
     """The feed, checked as Atom: well-formed, and every element RFC 4287 requires present."""
     assert response.status_code == 200, response.status_code
     assert response.mimetype == "application/atom+xml"
+    check_atom_structure(response.data)
     feed = feedparser.parse(response.data)
     assert feed.bozo == 0, feed.get("bozo_exception")
     assert feed.version == "atom10"
