@@ -2,6 +2,7 @@
 
 import re
 import xml.etree.ElementTree as ET
+from datetime import timedelta
 
 import feedparser
 import pytest
@@ -509,3 +510,24 @@ def test_feeds_run_the_same_queries_for_few_and_many_entries(
         assert queries_for(client, db, query_counter, small[name]) == queries_for(
             client, db, query_counter, big[name]
         ), name
+
+
+def test_a_withdrawal_updates_the_proposals_entry_in_the_round_feed(
+    client, db, make_proposal, cast
+):
+    proposal = make_proposal(author=cast.author)
+    before = parse(client.get(f"/rounds/{proposal.round.slug}/feed.atom")).entries[0]
+    svc.withdraw_proposal(
+        proposal,
+        cast.author,
+        WithdrawalReason.no_longer_needed,
+        "Done.",
+        now=proposal.created_at + timedelta(hours=1),
+    )
+    db.session.commit()
+
+    after = parse(client.get(f"/rounds/{proposal.round.slug}/feed.atom")).entries[0]
+
+    assert after.id == before.id
+    assert after.title == "Proposal 1: Keep the website as a forum (withdrawn)"
+    assert after.updated_parsed > before.updated_parsed

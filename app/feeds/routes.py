@@ -51,10 +51,6 @@ VISITOR = None
 LOG_FEED_SINCE = datetime(2026, 11, 30)
 
 
-def _round_feed_url(slug: str) -> str:
-    return absolute_url("feeds.round_feed", slug=slug)
-
-
 @bp.app_template_global("feed_links")
 def feed_links(thing) -> Markup:
     """The <link rel="alternate"> tags of the feeds a page offers (those a visitor may read)."""
@@ -124,8 +120,9 @@ def round_feed(slug):
             title=f"{p.label}: {p.title}" + ("" if p.is_open else f" ({p.state.value})"),
             link=proposal_url(p.id, absolute_url),
             published=p.created_at,
-            # The text's last change (not the co-signatures, which move all day).
-            updated=max(p.created_at, text_at or p.created_at),
+            # The last change of its text or state (not of its co-signatures,
+            # which move all day and would bring the entry back every hour).
+            updated=max(t for t in (p.created_at, text_at, p.withdrawn_at, p.decided_at) if t),
             author=who_text(p.author),
             content=html_of(p.body),
         )
@@ -136,7 +133,7 @@ def round_feed(slug):
         at=round_.created_at,
         title=f"Proposals of “{round_.title}”",
         subtitle="New proposals of the round, with their current text.",
-        self_url=_round_feed_url(round_.slug),
+        self_url=absolute_url("feeds.round_feed", slug=round_.slug),
         page_url=round_url(round_.slug, absolute_url),
         entries=entries,
         empty_updated=round_.created_at,
