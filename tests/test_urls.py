@@ -53,17 +53,50 @@ def test_a_missing_endpoint_fails_loudly(app):
         urls.proposal_url(7, lambda endpoint, **values: urls.url_for(endpoint + "_gone", **values))
 
 
-def test_stored_links_name_real_endpoints(app, db, make_proposal, make_user, cast):
-    """Notifications store paths (path_for): each must still match a view."""
-    from app.models import Notification
+def test_stored_links_name_real_endpoints(
+    app, db, make_proposal, make_round, make_article, make_comment, make_user, cast
+):
+    """Notifications store paths (path_for, no request needed): each must match its view."""
+    from app.models import Notification, WithdrawalReason
+    from app.services import comments as comment_svc
+    from app.services import proposals as svc
 
-    proposal = make_proposal(author=cast.author)
-    mod_svc.hide_proposal(proposal, cast.moderator, "Spam")
+    round_ = make_round()
+    proposal = make_proposal(round_, cast.author)
+    successor = make_proposal(round_, make_user("sue"))
+    svc.cosign(proposal, cast.member)
+    svc.edit_proposal(proposal, cast.author, "New title", "New text")  # -> versions
+    svc.withdraw_proposal(proposal, cast.author, WithdrawalReason.duplicate, "See 2.", successor)
+    mod_svc.hide_proposal(successor, cast.moderator, "Spam")  # -> the proposal's page
+    article = make_article()
+    parent = make_comment(thread=article.thread, author=cast.member, body="First")
+    comment_svc.add_comment(article.thread, make_user("rex"), "A reply", parent=parent)
+    update_round(
+        round_,
+        cast.admin,
+        "Longer",
+        title=round_.title,
+        description=round_.description,
+        submission_deadline=None,
+        cosign_deadline=None,
+        threshold=10,
+    )
     db.session.commit()
-    links = [n.link for n in db.session.scalars(db.select(Notification)) if n.link]
-    assert links, "hiding a proposal tells its author, with a link"
-    for link in links:
-        assert endpoint_of(app, link) == "proposals.show"
+
+    found = {}
+    for note in db.session.scalars(db.select(Notification)):
+        if note.link:
+            found.setdefault(endpoint_of(app, note.link), note.link)
+        if note.action_url:
+            found.setdefault(endpoint_of(app, note.action_url, "POST"), note.action_url)
+    assert found.keys() >= {
+        "proposals.show",
+        "proposals.versions",
+        "proposals.cosign",
+        "articles.permalink",
+        "proposals.round",
+    }, found
+    assert found["proposals.versions"].endswith("?from=1&to=2")
 
 
 def log_links(html: str) -> list[str]:
