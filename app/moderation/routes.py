@@ -22,6 +22,7 @@ from ..permissions import admin_required, moderator_required
 from ..security import rate, safe_next_url
 from ..services import moderation as service
 from ..timeutil import utcnow
+from ..urls import comment_url, proposal_url
 from ..web import db_id
 from . import bp
 from .forms import (
@@ -33,13 +34,7 @@ from .forms import (
     RoleForm,
     SuspendForm,
 )
-from .queries import (
-    comment_url,
-    describe_targets,
-    moderation_queue,
-    proposal_url,
-    thread_contexts,
-)
+from .queries import describe_targets, moderation_queue, thread_contexts
 
 LOG_PER_PAGE = 50
 
@@ -127,7 +122,7 @@ def _comment_or_404(comment_id: int) -> Comment:
 
 
 def _comment_back(comment: Comment) -> str:
-    return comment_url(comment.id) or url_for("moderation.queue")
+    return comment_url(comment.id)
 
 
 # Reports ---------------------------------------------------------------------
@@ -174,7 +169,7 @@ def report_proposal(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     if not proposal.is_visible_to(current_user):
         abort(404)
-    return _report(proposal, "proposal", proposal_url(proposal.id) or url_for("main.index"))
+    return _report(proposal, "proposal", proposal_url(proposal.id))
 
 
 # The queue and the log ----------------------------------------------------------
@@ -383,7 +378,7 @@ def _proposal_action(proposal_id, why_not, perform, title, done):
         lambda: perform(proposal, form),
         title=title,
         done=done,
-        default_next=proposal_url(proposal.id) or url_for("moderation.queue"),
+        default_next=proposal_url(proposal.id),
         proposal=proposal,
     )
 

@@ -21,7 +21,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
@@ -31,6 +31,7 @@ from ..models.thread import MAX_DEPTH, Article, Comment, CommentStatus, Thread
 from ..models.user import User
 from ..names import FORMER_MEMBER
 from ..timeutil import utcnow
+from ..urls import article_url, proposal_url, thread_url
 from .comments import edit_window
 
 # Replies shown under each top-level comment before folding.
@@ -560,12 +561,10 @@ class Owner:
     def url(self, thread: Thread, page: int | None = None, anchor: str | None = None) -> str:
         page = page if page and page > 1 else None
         if self.article is not None:
-            return url_for("articles.show", slug=self.article.slug, page=page, _anchor=anchor)
-        if self.proposal is not None and "proposals.show" in current_app.view_functions:
-            return url_for(
-                "proposals.show", proposal_id=self.proposal.id, page=page, _anchor=anchor
-            )
-        return url_for("articles.thread", thread_id=thread.id, page=page, _anchor=anchor)
+            return article_url(self.article.slug, page=page, _anchor=anchor)
+        if self.proposal is not None:
+            return proposal_url(self.proposal.id, page=page, _anchor=anchor)
+        return thread_url(thread.id, page=page, _anchor=anchor)
 
 
 def thread_owner(thread: Thread) -> Owner:
