@@ -258,6 +258,23 @@ def test_the_support_chart_follows_every_co_sign_at_once(
     assert read(page) != html_before
 
 
+def test_a_round_s_lists_kept_for_a_moderator_never_show_a_member_what_is_hidden(
+    app, db, fragment_cache, people, make_round, make_proposal
+):
+    round_ = make_round()
+    proposal = make_proposal(round=round_, author=people["author"], title="Quiet please")
+    mod.hide_proposal(proposal, people["moderator"], "Needs a check")
+    commit(db)
+    page = f"/rounds/{round_.slug}"
+    moderator, member = reader(app, people, "moderator"), reader(app, people, "member")
+    assert "Quiet please" in moderator(page)
+    shown = member(page)
+    assert "Quiet please" not in shown and "Hidden by a moderator" in shown
+    assert "Quiet please" in moderator(page)
+    # Another sort or page is another list: each kept on its own.
+    assert "Quiet please" not in member(page + "?sort=newest")
+
+
 def test_every_update_moves_the_row_version(db, make_article, make_comment, make_proposal):
     """ORM flushes and Core UPDATEs alike: the key of a changed row is new."""
     comment = make_comment(thread=make_article().thread)
