@@ -2,6 +2,10 @@
 
 Its statements take no values from the request, so each is built once
 (`functools.cache`): building an ORM statement costs more than running it.
+Each has a light twin (`light=True`) that reads only the ids and row
+versions of the same rows: `versions()` is the key the page's body is
+kept under (app/main/routes.py), so the page is rendered, and its rows
+read whole, only when one of them changed.
 """
 
 import functools
@@ -55,9 +59,10 @@ _PROPOSAL_SHOWN = (
 
 
 @functools.cache
-def _open_rounds_select() -> sa.Select:
+def _open_rounds_select(light: bool = False) -> sa.Select:
+    # A round's version moves with any change to its proposals (the counts).
     return (
-        sa.select(Round)
+        sa.select(*((Round.id, Round.row_version) if light else (Round,)))
         .where(Round.state == RoundState.open)
         .order_by(Round.created_at.desc())
         .limit(ROUNDS_SHOWN)
@@ -70,7 +75,15 @@ def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
 
 
 @functools.cache
-def _recent_articles_select() -> sa.Select:
+def _recent_articles_select(light: bool = False) -> sa.Select:
+    order = (Article.published_at.desc().nulls_last(), Article.id.desc())
+    if light:  # the thread's version moves with its comment count
+        return (
+            sa.select(Article.id, Article.row_version, Thread.row_version)
+            .join(Thread, Thread.id == Article.thread_id)
+            .order_by(*order)
+            .limit(ARTICLES_SHOWN)
+        )
     return (
         sa.select(Article)
         .options(
@@ -79,7 +92,7 @@ def _recent_articles_select() -> sa.Select:
             ),
             so.joinedload(Article.thread).load_only(Thread.comment_count),
         )
-        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .order_by(*order)
         .limit(ARTICLES_SHOWN)
     )
 
@@ -89,34 +102,37 @@ def recent_articles() -> list[Article]:
 
 
 @functools.cache
-def _recent_proposals_select() -> sa.Select:
-    return (
-        sa.select(Proposal)
-        .where(Proposal.is_hidden.is_(False))
-        .options(
+def _recent_proposals_select(light: bool = False) -> sa.Select:
+    # A proposal's version moves with its author's new name too (triggers).
+    stmt = sa.select(*((Proposal.id, Proposal.row_version) if light else (Proposal,)))
+    if not light:
+        stmt = stmt.options(
             so.load_only(*_PROPOSAL_SHOWN),
             so.joinedload(Proposal.author).load_only(User.display_name),
         )
+    return (
+        stmt.where(Proposal.is_hidden.is_(False))
         .order_by(Proposal.updated_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
 
 
 @functools.cache
-def _recent_comments_select() -> sa.Select:
+def _recent_comments_select(light: bool = False) -> sa.Select:
     owner_article = so.aliased(Article)
     owner_proposal = so.aliased(Proposal)
-    return (
-        sa.select(Comment, owner_article, owner_proposal)
-        .join(Thread, Thread.id == Comment.thread_id)
-        .outerjoin(owner_article, owner_article.thread_id == Thread.id)
-        .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
-        .where(
-            Comment.status == CommentStatus.published,
-            Thread.state != ThreadState.hidden,
-            sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
+    if light:
+        # The thread's version moves with its commenters' new names; the
+        # owners' with their titles.
+        stmt = sa.select(
+            Comment.id,
+            Comment.row_version,
+            Thread.row_version,
+            owner_article.row_version,
+            owner_proposal.row_version,
         )
-        .options(
+    else:
+        stmt = sa.select(Comment, owner_article, owner_proposal).options(
             so.load_only(
                 Comment.created_at, Comment.author_id, Comment.author_name, Comment.is_verified
             ),
@@ -124,9 +140,29 @@ def _recent_comments_select() -> sa.Select:
             so.load_only(owner_proposal.number, owner_proposal.title),
             so.joinedload(Comment.author).load_only(User.display_name),
         )
+    return (
+        stmt.join(Thread, Thread.id == Comment.thread_id)
+        .outerjoin(owner_article, owner_article.thread_id == Thread.id)
+        .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
+        .where(
+            Comment.status == CommentStatus.published,
+            Thread.state != ThreadState.hidden,
+            sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
+        )
         .order_by(Comment.created_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
+
+
+def versions() -> tuple:
+    """The ids and row versions of every row the page shows (four narrow statements)."""
+    selects = (
+        _open_rounds_select,
+        _recent_articles_select,
+        _recent_proposals_select,
+        _recent_comments_select,
+    )
+    return tuple(tuple(map(tuple, db.session.execute(s(light=True)))) for s in selects)
 
 
 def recent_activity() -> list[Activity]:
