@@ -868,7 +868,8 @@ def _load_select() -> sa.Select:
             so.joinedload(Proposal.round),
             so.joinedload(Proposal.author),
             so.joinedload(Proposal.successor),
-            so.selectinload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
+            # Joined, not a second statement: a proposal has few co-authors.
+            so.joinedload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
         )
         .where(Proposal.id == sa.bindparam("proposal_id"))
     )
@@ -876,7 +877,11 @@ def _load_select() -> sa.Select:
 
 def load_proposal(proposal_id: int) -> Proposal:
     """A proposal with its round, author, co-authors and successor (fixed query count)."""
-    proposal = db.session.scalar(_load_select(), {"proposal_id": proposal_id})
+    proposal = (
+        db.session.execute(_load_select(), {"proposal_id": proposal_id})
+        .unique()
+        .scalar_one_or_none()
+    )
     if proposal is None:
         raise NotFound("There is no proposal with this number.")
     return proposal
