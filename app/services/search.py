@@ -20,6 +20,7 @@ are turned into <mark> after the whole text was HTML-escaped: nothing of
 the content's own HTML survives.
 """
 
+import functools
 import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -287,7 +288,10 @@ def _engine(text: str) -> _Engine:
 # --- step 2: the base rows, visible and filtered ----------------------------------------
 
 
+@functools.cache
 def _owner_proposal():
+    # Built once: an alias and the columns read through it cost more to
+    # make than the statement that uses them costs to run.
     return so.aliased(Proposal, name="owner_proposal")
 
 
