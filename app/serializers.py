@@ -19,7 +19,7 @@ from marshmallow import Schema, fields, post_dump
 from .models.thread import CommentStatus
 from .names import FORMER_MEMBER
 from .urls import path_for
-from .visibility import can_see_proposal, can_see_thread, sees_hidden
+from .visibility import can_see_proposal, sees_hidden
 
 _UNSET = object()
 
@@ -253,16 +253,15 @@ class SupporterSchema(Schema):
 
 
 class ThreadSchema(ViewerSchema):
+    """A thread; only ever dumped for a viewer who may see it (Thread.is_visible_to)."""
+
     id = fields.Integer()
     state = fields.Function(lambda t: t.state.value, metadata={"type": "string"})
-    title = fields.Method("get_title", metadata={"type": ["string", "null"]})
+    title = fields.String(allow_none=True)
     comment_count = fields.Integer()
     url = fields.Function(
         lambda t: path_for("articles.thread", thread_id=t.id), metadata={"type": "string"}
     )
-
-    def get_title(self, thread):
-        return thread.title if can_see_thread(self.viewer, thread) else None
 
 
 class CommentSchema(ViewerSchema):

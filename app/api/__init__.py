@@ -73,7 +73,7 @@ blp = Blueprint("api", __name__, url_prefix=API_PREFIX, description="Plenary API
 
 def init_api(app: Flask) -> None:
     from ..extensions import csrf
-    from . import auth, docs, routes  # noqa: F401 - the views on the blueprint
+    from . import account, auth, docs, routes  # noqa: F401 - the views on the blueprint
 
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
@@ -84,3 +84,5 @@ def init_api(app: Flask) -> None:
     csrf.exempt(blp)
     api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
+    app.register_blueprint(account.bp)
+    app.cli.add_command(account.tokens_cli)

@@ -20,6 +20,7 @@ from ..models import moderation as rules
 from ..models.user import username_key
 from ..permissions import admin_required, moderator_required
 from ..security import rate, safe_next_url
+from ..serializers import ModerationLogEntrySchema
 from ..services import moderation as service
 from ..timeutil import utcnow
 from ..web import db_id
@@ -255,20 +256,7 @@ def log():
             page=page.page,
             pages=page.pages,
             total=page.total,
-            entries=[
-                {
-                    "id": line.entry.id,
-                    "at": line.entry.created_at.isoformat(),
-                    "moderator": line.entry.moderator.username if line.entry.moderator else None,
-                    "action": line.entry.action,
-                    "target_type": line.entry.target_type,
-                    "target_id": line.entry.target_id,
-                    "target": line.target_label,
-                    "reason": line.entry.reason,
-                    "details": line.entry.details,
-                }
-                for line in lines
-            ],
+            entries=ModerationLogEntrySchema(many=True).dump(lines),
         )
     args = {k: v for k, v in request.args.items() if k != "page"}
     return (
