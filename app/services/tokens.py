@@ -94,6 +94,9 @@ def authenticate(secret: str | None) -> ApiToken | None:
         return None
     now = utcnow()
     if token.last_used_at is None or token.last_used_at < now - LAST_USED_PRECISION:
+        # End the read first: the write then starts a transaction of its own (a SQLite
+        # reader whose snapshot is older than the last commit cannot become a writer).
+        db.session.commit()
         db.session.execute(
             sa.update(ApiToken)
             .where(
