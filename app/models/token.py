@@ -14,7 +14,7 @@ from .types import str_enum
 
 TOKEN_NAME_MAX = 100
 # What every secret starts with, so a leaked one is recognisable (secret scanners, logs).
-TOKEN_PREFIX = "plen_"
+TOKEN_PREFIX = "plen_"  # nosec B105 - a public marker, not a secret
 
 
 class TokenScope(enum.StrEnum):
