@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 from werkzeug.datastructures import MultiDict
 
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationError
-from ..extensions import db, limiter
+from ..extensions import db
 from ..models import (
     Article,
     Comment,
@@ -34,7 +34,7 @@ from ..models.user import username_key
 from ..moderation.forms import LogFilterForm
 from ..moderation.queries import describe_targets
 from ..params import parse_moment
-from ..security import rate
+from ..security import action_limit
 from ..serializers import (
     ArticleSchema,
     CommentSchema,
@@ -57,9 +57,6 @@ from ..services.threads import visible_clause as visible_comments
 from . import blp
 from .auth import member_required, write_required
 from .pagination import PageArgs, decode_cursor, page, page_schema
-
-LIMIT_POST = rate("post")
-LIMIT_COSIGN = rate("cosign")
 
 
 def _viewer():
@@ -248,7 +245,7 @@ def list_proposals(args, slug):
 
 @blp.route("/rounds/<slug>/proposals", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "submit_proposal")
 @blp.arguments(ProposalIn)
 @blp.response(201, ProposalDetailSchema)
 def submit_proposal(data, slug):
@@ -267,7 +264,7 @@ def get_proposal(proposal_id):
 
 @blp.route("/proposals/<int:proposal_id>", methods=["PATCH"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["PATCH"])
+@action_limit("post", "edit_proposal")
 @blp.arguments(ProposalEdit)
 @blp.response(200, ProposalDetailSchema)
 def edit_proposal(data, proposal_id):
@@ -292,7 +289,7 @@ def _signature_state(proposal_id: int) -> dict:
 
 @blp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_COSIGN, methods=["POST"])
+@action_limit("cosign", "cosign")
 @blp.response(200, SignatureOut)
 def cosign(proposal_id):
     """Co-sign an open proposal, once (409 with the reason when it cannot be)."""
@@ -303,7 +300,7 @@ def cosign(proposal_id):
 
 @blp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_COSIGN, methods=["POST"])
+@action_limit("cosign", "uncosign")
 @blp.response(200, SignatureOut)
 def uncosign(proposal_id):
     """Remove your co-signature while co-signing is open."""
@@ -314,7 +311,7 @@ def uncosign(proposal_id):
 
 @blp.route("/proposals/<int:proposal_id>/withdraw", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "withdraw")
 @blp.arguments(WithdrawIn)
 @blp.response(200, ProposalDetailSchema)
 def withdraw(data, proposal_id):
@@ -428,7 +425,7 @@ def list_comments(args, thread_id):
 
 @blp.route("/threads/<int:thread_id>/comments", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "comment")
 @blp.arguments(CommentIn)
 @blp.response(201, CommentSchema)
 def post_comment(data, thread_id):
@@ -451,7 +448,7 @@ def get_comment(comment_id):
 
 @blp.route("/comments/<int:comment_id>/replies", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "reply")
 @blp.arguments(ReplyIn)
 @blp.response(201, CommentSchema)
 def reply(data, comment_id):
@@ -477,7 +474,7 @@ def _report(target, data) -> dict:
 
 @blp.route("/comments/<int:comment_id>/report", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "report_comment")
 @blp.arguments(ReportIn)
 @blp.response(201, ReportOut)
 def report_comment(data, comment_id):
@@ -487,7 +484,7 @@ def report_comment(data, comment_id):
 
 @blp.route("/proposals/<int:proposal_id>/report", methods=["POST"])
 @write_required
-@limiter.limit(LIMIT_POST, methods=["POST"])
+@action_limit("post", "report_proposal")
 @blp.arguments(ReportIn)
 @blp.response(201, ReportOut)
 def report_proposal(data, proposal_id):

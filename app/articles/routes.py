@@ -23,7 +23,7 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models.thread import Article, Comment, CommentStatus, Thread
 from ..pagecache import visitor_page
-from ..security import rate
+from ..security import action_limit, rate
 from ..serializers import ArticleSchema
 from ..services import comments as comment_service
 from ..services.threads import (
@@ -262,7 +262,7 @@ def _post_guest(thread: Thread, article: Article):
 
 
 @bp.route("/threads/<int:thread_id>/comments", methods=["POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "comment")
 def post_comment(thread_id):
     """Post a comment (or, with parent_id, a reply) to any thread."""
     thread = _thread_or_404(thread_id)
@@ -300,7 +300,7 @@ def post_comment(thread_id):
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "reply")
 @login_required
 def reply(comment_id):
     """Reply to a comment: the form page without JavaScript, and its POST."""

@@ -25,7 +25,7 @@ from ..models.user import username_key
 from ..pagecache import deadlines_passed, visitor_page
 from ..params import parse_int, parse_moment
 from ..permissions import active_member_required, admin_required
-from ..security import rate, safe_next_url
+from ..security import action_limit, rate, safe_next_url
 from ..serializers import (
     NotificationSchema,
     ProposalDetailSchema,
@@ -197,7 +197,7 @@ def close_round(slug):
 
 
 @bp.route("/rounds/<slug>/new", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "submit_proposal")
 @active_member_required
 def submit(slug):
     round_ = svc.get_round(slug)
@@ -321,7 +321,7 @@ def show(proposal_id):
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "edit_proposal")
 @active_member_required
 def edit(proposal_id):
     proposal = _proposal_for_author(proposal_id, "edit", Proposal.why_not_edit)
@@ -366,14 +366,14 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 
 
 @bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
-@limiter.limit(rate("cosign"), methods=["POST"])
+@action_limit("cosign", "cosign")
 @login_required
 def cosign(proposal_id):
     return _change_signature(proposal_id, svc.cosign, "You co-signed {label}. Thank you.")
 
 
 @bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])
-@limiter.limit(rate("cosign"), methods=["POST"])
+@action_limit("cosign", "uncosign")
 @login_required
 def uncosign(proposal_id):
     return _change_signature(
@@ -399,7 +399,7 @@ def _change_signature(proposal_id: int, change, done: str):
 
 
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "withdraw")
 @active_member_required
 def withdraw(proposal_id):
     proposal = _proposal_for_author(proposal_id, "withdraw", Proposal.why_not_withdraw)
