@@ -440,7 +440,7 @@ def test_openapi_31_document_and_its_reference_page(client):
     page = client.get("/api/v1/docs")
     html = page.get_data(as_text=True)
     assert page.status_code == 200 and page.mimetype == "text/html"
-    assert "POST /api/v1/proposals/{proposal_id}/cosign" in html
+    assert "<h3><code>POST /api/v1/proposals/{proposal_id}/cosign</code></h3>" in html
     assert 'id="schema-ProposalDetail"' in html and '<script src="http' not in html
 
 
