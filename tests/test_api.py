@@ -104,7 +104,9 @@ def test_a_session_cookie_is_not_authentication_on_the_api(client, auth, make_us
     # The same browser session works on the site...
     assert client.get("/notifications", headers={"Accept": "application/json"}).status_code == 200
     # ...but not on the API: neither to read a member's data nor to act (no CSRF to forge).
-    assert_problem(client.get("/api/v1/notifications"), 401)
+    refused = client.get("/api/v1/notifications")
+    assert_problem(refused, 401)
+    assert "Set-Cookie" not in refused.headers  # the API neither reads nor renews a session
     assert_problem(client.post(f"/api/v1/proposals/{proposal.id}/cosign"), 401)
     assert Cosignature.query.count() == 0
 
@@ -391,6 +393,16 @@ def test_bad_paging_arguments_are_4xx_problems(client, make_round, query):
 )  # fmt: skip
 def test_unknown_things_are_404_problems(client, path):
     assert_problem(client.get(path), 404)
+
+
+@pytest.mark.parametrize(
+    "query", ["until=9999-12-31", "since=0001-01-01", "since=2020-13-01", "moderator=%00"]
+)
+def test_bad_log_filters_are_4xx_problems(client, make_user, token_for, query):
+    response = client.get(
+        f"/api/v1/moderation/log?{query}", headers=bearer(token_for(make_user(), "read"))
+    )
+    assert response.status_code in (400, 422) and response.mimetype == PROBLEM
 
 
 def test_a_wrong_method_is_a_405_problem(client):

@@ -82,6 +82,7 @@ def init_api(app: Flask) -> None:
         DbIntConverter, lambda _c: {"type": "integer", "minimum": 0, "maximum": DB_INT_MAX}
     )
     csrf.exempt(blp)
+    app.session_interface = auth.NoSessionOnTheApi()
     api.register_blueprint(blp)
     app.register_blueprint(docs.bp)
     app.register_blueprint(account.bp)

@@ -8,13 +8,24 @@ act through the API (and the API needs no CSRF token).
 from functools import wraps
 
 from flask import g, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_login import current_user
 
 from ..extensions import login_manager
 from ..permissions import suspension_message
 from ..services.tokens import authenticate
 from . import blp
-from .problems import problem
+from .problems import is_api_request_path, problem
+
+
+class NoSessionOnTheApi(SecureCookieSessionInterface):
+    """The site's signed-cookie sessions, except under /api/v1: there an empty session
+    that is never saved, so the API neither reads a session cookie nor sends one back."""
+
+    def open_session(self, app, request):
+        if is_api_request_path(request.path):
+            return self.make_null_session(app)
+        return super().open_session(app, request)
 
 
 @blp.before_request

@@ -7,9 +7,12 @@ PROBLEM_TYPE = "application/problem+json"
 API_PREFIX = "/api/v1"
 
 
-def is_api_request() -> bool:
-    path = request.path
+def is_api_request_path(path: str) -> bool:
     return path == API_PREFIX or path.startswith(API_PREFIX + "/")
+
+
+def is_api_request() -> bool:
+    return is_api_request_path(request.path)
 
 
 class ProblemSchema(Schema):

@@ -33,7 +33,7 @@ from ..models.moderation import ReportReason
 from ..models.user import username_key
 from ..moderation.forms import LogFilterForm
 from ..moderation.queries import describe_targets
-from ..params import parse_moment
+from ..params import MOMENT_MAX, MOMENT_MIN, parse_moment
 from ..security import action_limit
 from ..serializers import (
     ArticleSchema,
@@ -111,8 +111,8 @@ class SupportersArgs(PageArgs):
 class LogArgs(PageArgs):
     moderator = fields.String(metadata={"description": "a moderator's username"})
     action = fields.String(metadata={"description": "e.g. hide_comment"})
-    since = fields.Date()
-    until = fields.Date()
+    since = fields.Date(validate=validate.Range(min=MOMENT_MIN.date(), max=MOMENT_MAX.date()))
+    until = fields.Date(validate=validate.Range(min=MOMENT_MIN.date(), max=MOMENT_MAX.date()))
 
 
 class ProposalIn(Schema):
