@@ -97,6 +97,15 @@ def test_a_revoked_token_no_longer_works(db, client, make_user, token_for):
     assert_problem(client.get("/api/v1/notifications", headers=bearer(secret)), 401)
 
 
+def test_a_deleted_accounts_tokens_end_with_it(db, client, make_user, token_for):
+    member = make_user()
+    secret = token_for(member)
+    assert client.get("/api/v1/notifications", headers=bearer(secret)).status_code == 200
+    member.deleted_at = utcnow()
+    db.session.commit()
+    assert_problem(client.get("/api/v1/notifications", headers=bearer(secret)), 401)
+
+
 def test_a_session_cookie_is_not_authentication_on_the_api(client, auth, make_user, make_proposal):
     member = make_user()
     proposal = make_proposal()
