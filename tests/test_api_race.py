@@ -1,37 +1,18 @@
 """Co-sign races through the API (Bearer tokens): the counts stay exact.
 
-The same races as tests/test_proposals_race.py (threads, in-process) and
-tests/test_races_gunicorn.py (gunicorn, 4 workers), sent to
-/api/v1/proposals/<id>/cosign and /uncosign with each member's own token.
+The same races as tests/test_proposals_race.py (threads, in-process), sent to
+/api/v1/proposals/<id>/cosign and /uncosign with each member's own token; the
+gunicorn variant (4 workers) is in tests/test_races_gunicorn.py, on its server.
 """
 
 import random
 
-import pytest
 import sqlalchemy as sa
 
-from app.models import ApiToken, CosignEvent, Proposal, TokenScope
-from app.models.token import hash_secret, new_secret
+from app.models import CosignEvent, Proposal
 from tests.fixtures.proposals import active_count, stored_count
-from tests.fixtures.servers import GunicornServer, assert_clean, assert_server_log_clean
-from tests.fixtures.servers import fire as fire_calls
+from tests.fixtures.tokens import bearer_tokens
 from tests.test_proposals_race import active_ids, fire, replayed
-from tests.test_races_gunicorn import assert_no_drift
-
-
-def bearer_tokens(db, user_ids) -> list[dict]:
-    """A write token per member, inserted in one go; their Authorization headers."""
-    headers = []
-    for uid in user_ids:
-        secret = new_secret()
-        db.session.add(
-            ApiToken(
-                user_id=uid, name="race", token_hash=hash_secret(secret), scope=TokenScope.write
-            )
-        )
-        headers.append({"Authorization": f"Bearer {secret}"})
-    db.session.commit()
-    return headers
 
 
 class BearerClient:
@@ -96,52 +77,3 @@ def test_mixed_sign_and_unsign_through_the_api_keeps_count_equal_to_rows(
     assert stored_count(db, proposal.id) == rows + 1
     assert replayed(db, proposal.id) == active_ids(db, proposal.id)
     assert db.session.get(Proposal, proposal.id).supporter_count == rows + 1
-
-
-@pytest.fixture(scope="module")
-def server(_app, database_url, tmp_path_factory):
-    gunicorn = GunicornServer(
-        database_url, workers=4, log_dir=tmp_path_factory.mktemp("gunicorn-api")
-    ).start()
-    yield gunicorn
-    gunicorn.stop()
-
-
-def test_cosigning_through_the_api_on_4_gunicorn_workers_counts_exactly(
-    server, app, db, make_proposal, bulk_users
-):
-    proposal = make_proposal(title="Open the books")
-    headers = bearer_tokens(db, bulk_users(60))
-    url = f"/api/v1/proposals/{proposal.id}/cosign"
-    unsign = f"/api/v1/proposals/{proposal.id}/uncosign"
-    calls = [("sign", lambda h=h: server.post(url, headers=h)) for h in headers for _ in range(2)]
-    # A third of the members take it back at the same moment (200 or 409, never a wrong count).
-    calls += [("unsign", lambda h=h: server.post(unsign, headers=h)) for h in headers[::3]]
-    random.Random(5).shuffle(calls)
-
-    results = fire_calls([call for _, call in calls])
-
-    assert_clean(results, allowed=(200, 409))
-    assert all(r.headers.get("Content-Type", "").startswith(("application/json",
-               "application/problem+json")) for r in results)  # fmt: skip
-    done = {"sign": 0, "unsign": 0}
-    for (kind, _), result in zip(calls, results, strict=True):
-        done[kind] += result.status == 200
-    assert done["sign"] >= 60  # every member's first co-sign was taken
-    db.session.rollback()
-    events = dict(
-        db.session.execute(
-            sa.select(CosignEvent.kind, sa.func.count())
-            .where(CosignEvent.proposal_id == proposal.id)
-            .group_by(CosignEvent.kind)
-        ).all()
-    )
-    assert events.get("sign", 0) == done["sign"] and events.get("unsign", 0) == done["unsign"]
-    assert active_count(db, proposal.id) == done["sign"] - done["unsign"]
-    rows = active_count(db, proposal.id)
-    assert stored_count(db, proposal.id) == rows + 1
-    assert replayed(db, proposal.id) == active_ids(db, proposal.id)
-    answer = server.get(f"/api/v1/proposals/{proposal.id}").json()
-    assert answer["supporter_count"] == rows + 1
-    assert_server_log_clean(server)
-    assert_no_drift(db)
