@@ -105,6 +105,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
 def _register_blueprints(app: Flask) -> None:
     from .articles import bp as articles_bp
     from .auth import bp as auth_bp
+    from .feeds import bp as feeds_bp
     from .main import bp as main_bp
     from .moderation import bp as moderation_bp
     from .notifications import bp as notifications_bp
@@ -120,6 +121,7 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(users_bp)
     app.register_blueprint(search_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(feeds_bp)
 
     from .api import init_api
 

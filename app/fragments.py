@@ -57,6 +57,20 @@ def fragment_key(template: str, parts: Sequence) -> str:
     return f"fragment:{digest}"
 
 
+def cached(name: str, parts: Sequence, produce: Callable[[], Markup]) -> Markup:
+    """One shared fragment: `produce()` kept under the values `parts` it shows.
+
+    For a piece that is not a template of its own (a chart drawn in Python):
+    the same rule as `render_shared`, every value it shows in `parts`.
+    """
+    key = fragment_key(name, parts)
+    html = cache.get(key)
+    if html is None:
+        html = produce()
+        cache.set(key, html)
+    return html
+
+
 def render_shared(
     template: str,
     items: Iterable[T],

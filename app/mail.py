@@ -372,7 +372,11 @@ def _compose_account(row: OutboxMail, user: User | None) -> Composed | None:
         built = builders[row.kind](user)
     if built is None:
         return None
-    return Composed(row.to_address, *built)
+    # Sent to the account's own address: its one-click unsubscribe stops
+    # every notification mail (what they ask for, such as a reset, still
+    # comes). Mail to another address names no account to mute.
+    topic = ALL_TOPICS if row.to_address == user.email else None
+    return Composed(row.to_address, *built, unsubscribe_topic=topic)
 
 
 def compose(row: OutboxMail, now: datetime | None = None) -> EmailMessage | None:

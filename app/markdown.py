@@ -7,6 +7,8 @@ import nh3
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 
+from .urls import path_for, profile_url
+
 # Raw HTML in the source is escaped by markdown-it ("html": False); nh3 then
 # keeps only this list, drops unsafe URL schemes and marks every link
 # nofollow/ugc so the forum lends no ranking to what members post.
@@ -30,7 +32,7 @@ def _mention(state, silent: bool) -> bool:
     name = match.group(1).rstrip(".-")
     if not silent:
         token = state.push("link_open", "a", 1)
-        token.attrs = {"href": f"/users/{name}"}
+        token.attrs = {"href": profile_url(name, path_for)}
         text = state.push("text", "", 0)
         text.content = "@" + name
         state.push("link_close", "a", -1)

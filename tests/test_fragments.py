@@ -141,6 +141,40 @@ def test_a_comment_of_a_suspended_author_keeps_its_text_and_loses_their_controls
     assert ">Edit</a>" not in reader(app, people, "author")(page)
 
 
+def test_a_page_of_lines_is_shared_only_by_readers_the_predicates_answer_alike(
+    app, db, fragment_cache, people, make_user, make_article, make_comment
+):
+    """The page's lines are kept whole: never with another member's controls."""
+    article = make_article()
+    make_comment(thread=article.thread, author=people["author"], body="Mine to edit.")
+    page = f"/articles/{article.slug}"
+    people["other"] = make_user("otto", display_name="Otto Other")
+    member, author, other = (reader(app, people, who) for who in ("member", "author", "other"))
+
+    first = member(page)  # kept for members who took no part
+    assert "Mine to edit." in first and ">Edit</a>" not in first and ">Report</a>" in first
+    own = author(page)
+    assert ">Edit</a>" in own and ">Delete</a>" in own and ">Report</a>" not in own
+    assert ">Edit</a>" not in other(page) and ">Report</a>" in other(page)
+    assert ">Edit</a>" not in member(page)
+
+    # The edit window closes: the author's lines lose Edit at once, keep Delete.
+    minutes = app.config.get("COMMENT_EDIT_MINUTES")
+    app.config["COMMENT_EDIT_MINUTES"] = 0
+    try:
+        closed = author(page)
+    finally:
+        app.config["COMMENT_EDIT_MINUTES"] = minutes
+    assert ">Edit</a>" not in closed and ">Delete</a>" in closed
+
+    # A member suspended meanwhile gets no controls, whatever was kept.
+    mod.suspend_member(people["member"], people["moderator"], utcnow() + timedelta(days=1), "Pause")
+    commit(db)
+    suspended = member(page)
+    assert "Mine to edit." in suspended and ">Report</a>" not in suspended
+    assert ">Report</a>" in other(page)
+
+
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_a_proposal_row_shows_every_change_at_once(
     app, db, fragment_cache, people, make_round, make_proposal, viewer
@@ -193,6 +227,52 @@ def test_a_proposal_row_shows_every_change_at_once(
     withdrawn = read(page).split('id="withdrawn-title"', 1)[1]
     assert "Keep the forum open" in withdrawn
     assert f'href="/proposals/{successor.id}">Proposal 2</a>' in withdrawn
+
+
+@pytest.mark.parametrize("viewer", VIEWERS)
+def test_the_support_chart_follows_every_co_sign_at_once(
+    app, db, fragment_cache, people, make_round, make_proposal, viewer
+):
+    """The chart is a fragment kept under the proposal's row version."""
+    round_ = make_round(threshold=3)
+    proposal = make_proposal(round=round_, author=people["author"], title="Keep the forum")
+    page = f"/proposals/{proposal.id}"
+    read = reader(app, people, viewer)
+
+    def chart(html: str) -> str:
+        return html.split('id="support-chart-desc">', 1)[1].split("</desc>", 1)[0]
+
+    before = chart(read(page))
+    assert ", 1 on " in before
+    svc.cosign(proposal, people["member"])
+    commit(db)
+    after = chart(read(page))
+    assert after != before and ", 2 on " in after
+    svc.uncosign(db.session.get(Proposal, proposal.id), people["member"])
+    commit(db)
+    assert chart(read(page)) == before
+    # The round's threshold is drawn too: a new one shows at once.
+    html_before = read(page)
+    round_.threshold = 50
+    commit(db)
+    assert read(page) != html_before
+
+
+def test_a_round_s_lists_kept_for_a_moderator_never_show_a_member_what_is_hidden(
+    app, db, fragment_cache, people, make_round, make_proposal
+):
+    round_ = make_round()
+    proposal = make_proposal(round=round_, author=people["author"], title="Quiet please")
+    mod.hide_proposal(proposal, people["moderator"], "Needs a check")
+    commit(db)
+    page = f"/rounds/{round_.slug}"
+    moderator, member = reader(app, people, "moderator"), reader(app, people, "member")
+    assert "Quiet please" in moderator(page)
+    shown = member(page)
+    assert "Quiet please" not in shown and "Hidden by a moderator" in shown
+    assert "Quiet please" in moderator(page)
+    # Another sort or page is another list: each kept on its own.
+    assert "Quiet please" not in member(page + "?sort=newest")
 
 
 def test_every_update_moves_the_row_version(db, make_article, make_comment, make_proposal):

@@ -42,3 +42,48 @@ def test_home_query_count_does_not_grow_with_rows(
     with query_counter() as large:
         assert client.get("/").status_code == 200
     assert large.count == small.count
+
+
+def test_home_shows_every_change_at_once(
+    app, db, client, make_user, make_round, make_proposal, make_article
+):
+    """The body is kept under its rows' versions: each change below is seen at the next read."""
+    from app.models import Role
+    from app.services import comments as comment_svc
+    from app.services import moderation as mod
+    from app.services import proposals as svc
+
+    admin = make_user("root", role=Role.admin)
+    moderator = make_user("mo", role=Role.moderator)
+    ada = make_user("ada", display_name="Ada Author")
+    round_ = make_round(title="The way forward")
+    proposal = make_proposal(round=round_, author=ada, title="Dissolve with care")
+    article = make_article(title="A source worth reading")
+    for n in range(5):  # newer ones: the commented article drops out of "Recent articles"
+        make_article(title=f"Newer source {n}")
+    bob = make_user("bob", display_name="Bob Commenter")  # a commenter with no proposal
+
+    def read() -> str:
+        db.session.commit()
+        db.session.expire_all()
+        return text_of(client.get("/"))
+
+    assert "1 proposal" in read()
+    comment = comment_svc.add_comment(article.thread, bob, "A first remark")
+    assert "Bob Commenter commented on A source worth reading" in read()
+    article.title = "A source retitled"
+    assert "commented on A source retitled" in read()
+    bob.display_name = "Bob Renamed"
+    assert "Bob Renamed commented on" in read()
+    ada.display_name = "Ada Renamed"
+    assert "Ada Renamed submitted" in read()
+    mod.hide_comment(comment, moderator, "Off topic")
+    assert "commented on" not in read()
+    svc.edit_proposal(proposal, ada, "Dissolve with great care", "Clearer")
+    assert "Dissolve with great care" in read()
+    make_proposal(round=round_, author=ada, title="A second thought")
+    assert "2 proposals" in read()
+    mod.hide_proposal(proposal, moderator, "Needs a check")
+    assert "Dissolve with great care" not in read()
+    svc.close_round(round_, admin)
+    assert "The way forward" not in read().split("Recent articles")[0]

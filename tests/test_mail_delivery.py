@@ -394,3 +394,20 @@ def test_demo_members_are_told_in_the_app_but_never_mailed(
     assert note is not None and note.mail_state is None
     deliver_due()
     assert smtp_server.messages == []
+
+
+def test_account_mail_carries_one_click_unsubscribe_too(smtp_app, smtp_server, client, db, trio):
+    """A reset mail (asked for) still lets its reader stop Plenary's mail in one click."""
+    from app.mail import queue_mail
+    from app.models import MailKind
+
+    alice = trio[0]
+    queue_mail(MailKind.reset, alice)
+    db.session.commit()
+    deliver_due()
+    [message] = smtp_server.to("alice@example.org")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = message["List-Unsubscribe"].strip().strip("<>").removeprefix(SITE)
+    assert client.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    db.session.expire_all()
+    assert set(notes.preferences(alice).values()) == {Delivery.never}

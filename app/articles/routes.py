@@ -197,7 +197,7 @@ def replies(comment_id):
         return render_template("articles/_entries.html", view=view)
     owner = thread_owner(root.thread)
     back = comment_url(root, owner)
-    root_view = dataclasses.replace(view, entries=[Entry(comment=root)])
+    root_view = dataclasses.replace(view, loaded=[Entry(comment=root)])
     return render_template(
         "articles/replies.html",
         view=view,

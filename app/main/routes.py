@@ -1,18 +1,26 @@
 """The home page."""
 
 from flask import render_template
+from markupsafe import Markup
 
+from ..fragments import cached
 from ..services import home
 from . import bp
 
 
-@bp.route("/")
-def index():
+def _body() -> Markup:
     rounds, counts = home.open_rounds()
-    return render_template(
-        "main/index.html",
+    html = render_template(
+        "main/_home.html",
         rounds=rounds,
         counts=counts,
         articles=home.recent_articles(),
         activity=home.recent_activity(),
     )
+    return Markup(html)  # nosec B704 - our own template's output, escaped as rendered
+
+
+@bp.route("/")
+def index():
+    # The same for every viewer: kept until a row it shows changes.
+    return render_template("main/index.html", body=cached("home", home.versions(), _body))

@@ -4,7 +4,7 @@ from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, url_for
+from flask import url_for
 
 from ..extensions import db
 from ..models import (
@@ -19,51 +19,18 @@ from ..models import (
     Thread,
 )
 from ..models import moderation as rules
+from ..urls import (
+    Build,
+    article_url,
+    comment_url,
+    profile_url,
+    proposal_url,
+    round_url,
+    thread_url,
+)
 from ..visibility import HIDDEN_THREAD, hidden_proposal_ids, hidden_thread_ids
 
 QUEUE_LIMIT = 100
-
-
-def _url(endpoint: str, **values) -> str | None:
-    if endpoint not in current_app.view_functions:
-        return None
-    try:
-        return url_for(endpoint, **values)
-    except Exception:  # noqa: BLE001 - a missing link must not break the page
-        return None
-
-
-def comment_url(comment_id: int) -> str | None:
-    """The permalink of a comment (/comments/<id>), when the threads area provides it."""
-    for endpoint in ("articles.comment_permalink", "articles.permalink", "articles.comment"):
-        link = _url(endpoint, comment_id=comment_id)
-        if link:
-            return link
-    return None
-
-
-def proposal_url(proposal_id: int) -> str | None:
-    for endpoint in ("proposals.show", "proposals.detail", "proposals.view"):
-        link = _url(endpoint, proposal_id=proposal_id)
-        if link:
-            return link
-    return None
-
-
-def article_url(slug: str) -> str | None:
-    for endpoint in ("articles.show", "articles.detail", "articles.view"):
-        link = _url(endpoint, slug=slug)
-        if link:
-            return link
-    return None
-
-
-def standalone_thread_url(thread_id: int) -> str | None:
-    for endpoint in ("articles.thread", "articles.show_thread", "articles.thread_page"):
-        link = _url(endpoint, thread_id=thread_id)
-        if link:
-            return link
-    return None
 
 
 @dataclass
@@ -76,11 +43,12 @@ class ThreadContext:
     kind: str  # "article", "proposal" or "thread"
 
 
-def thread_contexts(thread_ids, viewer) -> dict[int, ThreadContext]:
+def thread_contexts(thread_ids, viewer, build: Build = url_for) -> dict[int, ThreadContext]:
     """Contexts for many threads in four queries, named as `viewer` may see them.
 
     A thread `viewer` may not see (hidden, or a hidden proposal's) is named
-    without its title and without a link (app.visibility).
+    without its title and without a link (app.visibility). `build` makes
+    the links (app.urls: `url_for`, or `absolute_url` for a feed).
     """
     ids = {tid for tid in thread_ids if tid is not None}
     if not ids:
@@ -93,14 +61,14 @@ def thread_contexts(thread_ids, viewer) -> dict[int, ThreadContext]:
     for slug, title, thread_id in db.session.execute(
         sa.select(Article.slug, Article.title, Article.thread_id).where(Article.thread_id.in_(ids))
     ):
-        found[thread_id] = ThreadContext(thread_id, title, article_url(slug), "article")
+        found[thread_id] = ThreadContext(thread_id, title, article_url(slug, build), "article")
     for prop_id, number, title, thread_id in db.session.execute(
         sa.select(Proposal.id, Proposal.number, Proposal.title, Proposal.thread_id).where(
             Proposal.thread_id.in_(ids)
         )
     ):
         found[thread_id] = ThreadContext(
-            thread_id, f"Proposal {number}: {title}", proposal_url(prop_id), "proposal"
+            thread_id, f"Proposal {number}: {title}", proposal_url(prop_id, build), "proposal"
         )
     rest = ids - set(found)
     if rest:
@@ -110,7 +78,7 @@ def thread_contexts(thread_ids, viewer) -> dict[int, ThreadContext]:
             found[thread_id] = ThreadContext(
                 thread_id,
                 title or f"Thread {thread_id}",
-                standalone_thread_url(thread_id),
+                thread_url(thread_id, build),
                 "thread",
             )
     return found
@@ -238,11 +206,12 @@ class LogLine:
     target_url: str | None
 
 
-def describe_targets(entries, viewer) -> list[LogLine]:
+def describe_targets(entries, viewer, build: Build = url_for) -> list[LogLine]:
     """What each log entry acted on, with a link, in a fixed number of queries.
 
     Named as `viewer` may see it: a hidden proposal or a comment in a thread
-    they may not see keeps its number but loses its title and link.
+    they may not see keeps its number but loses its title and link. `build`
+    makes the links (app.urls: `url_for`, or `absolute_url` for a feed).
     """
     ids = {kind: set() for kind in ("comment", "proposal", "thread", "report", "round")}
     for entry in entries:
@@ -276,7 +245,7 @@ def describe_targets(entries, viewer) -> list[LogLine]:
                 )
             )
         }
-    contexts = thread_contexts({*comment_threads.values(), *ids["thread"]}, viewer)
+    contexts = thread_contexts({*comment_threads.values(), *ids["thread"]}, viewer, build)
     hidden_proposals = hidden_proposal_ids(viewer, ids["proposal"])
     rounds = {}
     if ids["round"]:
@@ -292,14 +261,14 @@ def describe_targets(entries, viewer) -> list[LogLine]:
         where = f" on {ctx.title}" if ctx else ""
         if ctx is not None and ctx.kind == "hidden":
             return f"Comment {comment_id}{where}", None
-        return f"Comment {comment_id}{where}", comment_url(comment_id)
+        return f"Comment {comment_id}{where}", comment_url(comment_id, build)
 
     def proposal_label(proposal_id):
         number, title = proposals.get(proposal_id, (None, None))
         if proposal_id in hidden_proposals:
             return f"Proposal {number} (hidden)", None
         label = f"Proposal {number}: {title}" if number else f"Proposal {proposal_id}"
-        return label, proposal_url(proposal_id)
+        return label, proposal_url(proposal_id, build)
 
     lines = []
     for entry in entries:
@@ -323,11 +292,11 @@ def describe_targets(entries, viewer) -> list[LogLine]:
                 label = f"Report on {inner}"
         elif kind == "round" and tid in rounds:
             slug, title = rounds[tid]
-            label, link = f"Round “{title}”", url_for("proposals.round", slug=slug)
+            label, link = f"Round “{title}”", round_url(slug, build)
         elif kind == "user":
             user = entry.affected_user
             label = user.display_name if user else f"Member {tid}"
-            link = url_for("users.profile", username=user.username) if user else None
+            link = profile_url(user.username, build) if user else None
         else:
             label, link = f"{kind} {tid}", None
         lines.append(LogLine(entry, label, link))

@@ -23,6 +23,7 @@ from ..security import action_limit, safe_next_url
 from ..serializers import ModerationLogEntrySchema
 from ..services import moderation as service
 from ..timeutil import utcnow
+from ..urls import comment_url, proposal_url
 from ..web import db_id
 from . import bp
 from .forms import (
@@ -34,13 +35,7 @@ from .forms import (
     RoleForm,
     SuspendForm,
 )
-from .queries import (
-    comment_url,
-    describe_targets,
-    moderation_queue,
-    proposal_url,
-    thread_contexts,
-)
+from .queries import describe_targets, moderation_queue, thread_contexts
 
 LOG_PER_PAGE = 50
 
@@ -128,7 +123,7 @@ def _comment_or_404(comment_id: int) -> Comment:
 
 
 def _comment_back(comment: Comment) -> str:
-    return comment_url(comment.id) or url_for("moderation.queue")
+    return comment_url(comment.id)
 
 
 # Reports ---------------------------------------------------------------------
@@ -175,7 +170,7 @@ def report_proposal(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     if not proposal.is_visible_to(current_user):
         abort(404)
-    return _report(proposal, "proposal", proposal_url(proposal.id) or url_for("main.index"))
+    return _report(proposal, "proposal", proposal_url(proposal.id))
 
 
 # The queue and the log ----------------------------------------------------------
@@ -371,7 +366,7 @@ def _proposal_action(proposal_id, why_not, perform, title, done):
         lambda: perform(proposal, form),
         title=title,
         done=done,
-        default_next=proposal_url(proposal.id) or url_for("moderation.queue"),
+        default_next=proposal_url(proposal.id),
         proposal=proposal,
     )
 

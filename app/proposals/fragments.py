@@ -31,17 +31,19 @@ def proposal_rows(proposals, round_, withdrawn: bool, leader: int) -> list[Marku
         }
 
     def key(p) -> tuple:
-        shown = values(p)
+        author = p.author  # what who() shows of them
         return (
             p.id,
             p.created_at,
             p.row_version,
-            shown["visible"],
-            str(shown["author_name"]),
+            p.is_visible_to(current_user),
+            author.display_name,
+            author.username,
+            author.deleted_at is None,
             round_.threshold,
             leader,
             withdrawn,
-            shown["successor_id"],
+            p.successor_id,
         )
 
     return render_shared(ROW_TEMPLATE, proposals, key=key, context=values)

@@ -14,12 +14,14 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from ..articles.routes import current_thread_view
 from ..charts import support_chart
 from ..errors import InvalidState, ValidationError, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
+from ..fragments import cached
 from ..models import Notification, Proposal, ProposalState, Round, Thread, User
 from ..models.user import username_key
 from ..pagecache import deadlines_passed, visitor_page
@@ -40,6 +42,7 @@ from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..services import search as search_svc
+from ..visibility import sees_hidden
 from ..web import db_id, page_arg
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
@@ -141,10 +144,37 @@ def show_round(slug):
         main_states = [s.value for s in ProposalState if s != ProposalState.withdrawn]
     show_withdrawn = state in ("", "withdrawn")
     page, wpage = page_arg("page"), page_arg("wpage")
-    main = svc.round_page(round_, sort, main_states, page, withdrawn=False) if main_states else []
-    withdrawn = svc.round_page(round_, sort, [], wpage, withdrawn=True) if show_withdrawn else []
     main_total = sum(counts.get(s, 0) for s in main_states)
+
+    def rows():
+        main = svc.round_page(round_, sort, main_states, page, False) if main_states else []
+        withdrawn = svc.round_page(round_, sort, [], wpage, True) if show_withdrawn else []
+        return main, withdrawn
+
+    def lists() -> Markup:
+        main, withdrawn = rows()
+        html = render_template(
+            "proposals/_round_lists.html",
+            round=round_,
+            counts=counts,
+            withdrawn_count=withdrawn_n,
+            sort=sort,
+            state=state,
+            main=main,
+            main_states=main_states,
+            main_total=main_total,
+            withdrawn=withdrawn,
+            show_withdrawn=show_withdrawn,
+            page=page,
+            wpage=wpage,
+            per_page=svc.PER_PAGE,
+            states=list(ProposalState),
+            leader=chart_svc.leader_count(round_),
+        )
+        return Markup(html)  # nosec B704 - our own template's output, escaped as rendered
+
     if wants_json():
+        main, withdrawn = rows()
         return jsonify(
             round=_round_json(round_, counts),
             sort=sort,
@@ -157,24 +187,17 @@ def show_round(slug):
     return render_template(
         "proposals/round.html",
         round=round_,
-        counts=counts,
         total=total,
         withdrawn_count=withdrawn_n,
-        sort=sort,
-        state=state,
-        main=main,
-        main_states=main_states,
-        main_total=main_total,
-        withdrawn=withdrawn,
-        show_withdrawn=show_withdrawn,
-        page=page,
-        wpage=wpage,
-        per_page=svc.PER_PAGE,
-        states=list(ProposalState),
-        sorts=svc.SORTS,
+        # Kept whole under the round's row version, which every change to its
+        # proposals moves (a co-sign too, and their authors' new names).
+        lists=cached(
+            "round-lists",
+            (round_.id, round_.row_version, request.full_path, sees_hidden(user)),
+            lists,
+        ),
         can_submit=round_.can_submit(user),
         close_form=ConfirmForm() if round_.can_close(user) else None,
-        leader=chart_svc.leader_count(round_),
     )
 
 
@@ -274,12 +297,21 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
         confirm_form=ConfirmForm(formdata=None),
         reason_labels=svc.REASON_LABELS,
         view=view,
-        support_chart=(
-            support_chart(chart_svc.support_history(proposal), proposal.round.threshold)
-            if visible
-            else None
-        ),
+        support_chart=_support_chart(proposal) if visible else None,
     ), status
+
+
+def _support_chart(proposal: Proposal):
+    """The supporters-over-time chart, a fragment kept until the proposal's row moves.
+
+    Every co-sign and un-sign moves the row's version (the count is on it).
+    """
+    threshold = proposal.round.threshold
+    return cached(
+        "support-chart",
+        (proposal.id, proposal.created_at, proposal.row_version, threshold),
+        lambda: support_chart(chart_svc.support_history(proposal), threshold),
+    )
 
 
 def _proposal_for_author(proposal_id: int, verb: str, why_not) -> Proposal:

@@ -214,7 +214,7 @@ def tell_about_comment(comment: Comment, thread: Thread, parent: Comment | None,
     """The parent's author hears of a reply, @mentioned members of the mention (if they can
     see it), the thread's followers of a new comment; the author follows the thread."""
     from ..models import Follow, Proposal
-    from ..urls import path_for
+    from ..urls import comment_url, path_for
     from .notifications import FollowTarget, audience, auto_follow, mentioned_members, notify_many
 
     proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
@@ -227,7 +227,7 @@ def tell_about_comment(comment: Comment, thread: Thread, parent: Comment | None,
         "comment_id": comment.id,
         "proposal_id": proposal.id if proposal else None,
         "round_id": proposal.round_id if proposal else None,
-        "link": path_for("articles.permalink", comment_id=comment.id),
+        "link": comment_url(comment.id, path_for),
     }
     told = {author.id}
     if parent is not None and parent.author_id and parent.author_id not in told:
@@ -327,7 +327,7 @@ def _tell_newly_mentioned(comment: Comment, previous: str, author: User) -> None
         and (proposal is None or proposal.is_visible_to(m))
     ]
     if new:
-        from ..urls import path_for
+        from ..urls import comment_url, path_for
 
         notify_many(
             new,
@@ -335,7 +335,7 @@ def _tell_newly_mentioned(comment: Comment, previous: str, author: User) -> None
             f"{author.display_name} mentioned you in a comment on “{thread.title or 'a thread'}”.",
             thread_id=thread.id,
             comment_id=comment.id,
-            link=path_for("articles.permalink", comment_id=comment.id),
+            link=comment_url(comment.id, path_for),
         )
 
 

@@ -2,6 +2,10 @@
 
 Its statements take no values from the request, so each is built once
 (`functools.cache`): building an ORM statement costs more than running it.
+Each has a light twin (`light=True`) that reads only the ids and row
+versions of the same rows: `versions()` is the key the page's body is
+kept under (app/main/routes.py), so the page is rendered, and its rows
+read whole, only when one of them changed.
 """
 
 import functools
@@ -22,6 +26,7 @@ from ..models import (
     RoundState,
     Thread,
     ThreadState,
+    User,
 )
 from .proposals import state_counts
 
@@ -41,10 +46,23 @@ class Activity:
     article: Article | None = None
 
 
+# What the page shows of each row: the rest (bodies above all) stays unread.
+_PROPOSAL_SHOWN = (
+    Proposal.number,
+    Proposal.title,
+    Proposal.state,
+    Proposal.created_at,
+    Proposal.withdrawn_at,
+    Proposal.updated_at,
+    Proposal.author_id,
+)
+
+
 @functools.cache
-def _open_rounds_select() -> sa.Select:
+def _open_rounds_select(light: bool = False) -> sa.Select:
+    # A round's version moves with any change to its proposals (the counts).
     return (
-        sa.select(Round)
+        sa.select(*((Round.id, Round.row_version) if light else (Round,)))
         .where(Round.state == RoundState.open)
         .order_by(Round.created_at.desc())
         .limit(ROUNDS_SHOWN)
@@ -57,11 +75,24 @@ def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
 
 
 @functools.cache
-def _recent_articles_select() -> sa.Select:
+def _recent_articles_select(light: bool = False) -> sa.Select:
+    order = (Article.published_at.desc().nulls_last(), Article.id.desc())
+    if light:  # the thread's version moves with its comment count
+        return (
+            sa.select(Article.id, Article.row_version, Thread.row_version)
+            .join(Thread, Thread.id == Article.thread_id)
+            .order_by(*order)
+            .limit(ARTICLES_SHOWN)
+        )
     return (
         sa.select(Article)
-        .options(so.joinedload(Article.thread))
-        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .options(
+            so.load_only(
+                Article.slug, Article.title, Article.source, Article.published_at, Article.thread_id
+            ),
+            so.joinedload(Article.thread).load_only(Thread.comment_count),
+        )
+        .order_by(*order)
         .limit(ARTICLES_SHOWN)
     )
 
@@ -71,23 +102,46 @@ def recent_articles() -> list[Article]:
 
 
 @functools.cache
-def _recent_proposals_select() -> sa.Select:
+def _recent_proposals_select(light: bool = False) -> sa.Select:
+    # A proposal's version moves with its author's new name too (triggers).
+    stmt = sa.select(*((Proposal.id, Proposal.row_version) if light else (Proposal,)))
+    if not light:
+        stmt = stmt.options(
+            so.load_only(*_PROPOSAL_SHOWN),
+            so.joinedload(Proposal.author).load_only(User.display_name),
+        )
     return (
-        sa.select(Proposal)
-        .where(Proposal.is_hidden.is_(False))
-        .options(so.joinedload(Proposal.author), so.joinedload(Proposal.round))
+        stmt.where(Proposal.is_hidden.is_(False))
         .order_by(Proposal.updated_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
 
 
 @functools.cache
-def _recent_comments_select() -> sa.Select:
+def _recent_comments_select(light: bool = False) -> sa.Select:
     owner_article = so.aliased(Article)
     owner_proposal = so.aliased(Proposal)
+    if light:
+        # The thread's version moves with its commenters' new names; the
+        # owners' with their titles.
+        stmt = sa.select(
+            Comment.id,
+            Comment.row_version,
+            Thread.row_version,
+            owner_article.row_version,
+            owner_proposal.row_version,
+        )
+    else:
+        stmt = sa.select(Comment, owner_article, owner_proposal).options(
+            so.load_only(
+                Comment.created_at, Comment.author_id, Comment.author_name, Comment.is_verified
+            ),
+            so.load_only(owner_article.title),
+            so.load_only(owner_proposal.number, owner_proposal.title),
+            so.joinedload(Comment.author).load_only(User.display_name),
+        )
     return (
-        sa.select(Comment, owner_article, owner_proposal)
-        .join(Thread, Thread.id == Comment.thread_id)
+        stmt.join(Thread, Thread.id == Comment.thread_id)
         .outerjoin(owner_article, owner_article.thread_id == Thread.id)
         .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
         .where(
@@ -95,10 +149,20 @@ def _recent_comments_select() -> sa.Select:
             Thread.state != ThreadState.hidden,
             sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
         )
-        .options(so.joinedload(Comment.author))
         .order_by(Comment.created_at.desc())
         .limit(ACTIVITY_SHOWN)
     )
+
+
+def versions() -> tuple:
+    """The ids and row versions of every row the page shows (four narrow statements)."""
+    selects = (
+        _open_rounds_select,
+        _recent_articles_select,
+        _recent_proposals_select,
+        _recent_comments_select,
+    )
+    return tuple(tuple(map(tuple, db.session.execute(s(light=True)))) for s in selects)
 
 
 def recent_activity() -> list[Activity]:

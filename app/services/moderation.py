@@ -10,7 +10,7 @@ deletes a row: hiding, moving and suspending only change columns.
 from datetime import datetime
 
 import sqlalchemy as sa
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from ..errors import InvalidState, PermissionDenied, ValidationError
@@ -32,6 +32,7 @@ from ..models import moderation as rules
 from ..models.moderation import DETAILS_MAX, NOTE_MAX, REASON_MAX
 from ..models.thread import PATH_SEGMENT
 from ..timeutil import as_utc, utcnow
+from ..urls import comment_url, path_for, proposal_url
 from . import notifications as notes
 from .accounts import end_sessions, has_control_chars, set_role
 from .comments import count_in
@@ -84,26 +85,14 @@ def _log(
     return entry
 
 
-def _url(endpoint: str, **values) -> str | None:
-    """A link for a notification, if the endpoint exists (other areas add them)."""
-    if endpoint not in current_app.view_functions:
-        return None
-    try:
-        return url_for(endpoint, **values)
-    except Exception:  # noqa: BLE001 - a link is a courtesy, never a failure
-        return None
+def comment_link(comment: Comment) -> str:
+    """The stored link of a notification about a comment: its permalink."""
+    return comment_url(comment.id, path_for)
 
 
-def comment_link(comment: Comment) -> str | None:
-    return _url("articles.comment_permalink", comment_id=comment.id) or _url(
-        "articles.permalink", comment_id=comment.id
-    )
-
-
-def proposal_link(proposal: Proposal) -> str | None:
-    return _url("proposals.show", proposal_id=proposal.id) or _url(
-        "proposals.detail", proposal_id=proposal.id
-    )
+def proposal_link(proposal: Proposal) -> str:
+    """The stored link of a notification about a proposal: its page."""
+    return proposal_url(proposal.id, path_for)
 
 
 def _notify(user_id: int | None, actor: User | None, kind: str, message: str, link=None) -> None:

@@ -8,6 +8,7 @@ WHERE user_id IN (SELECT ...)), so telling 10,000 co-signers is a handful of
 statements, not 10,000 round trips.
 """
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -444,25 +445,48 @@ def follow_target(target, target_id: int):
     return target, obj
 
 
+@functools.cache
+def _follow_row_select() -> sa.Select:
+    return sa.select(Follow.following).where(
+        Follow.user_id == sa.bindparam("user_id"),
+        Follow.target == sa.bindparam("target"),
+        Follow.target_id == sa.bindparam("target_id"),
+    )
+
+
+@functools.cache
+def _supports_select() -> sa.Select:
+    """SQL: whether a member is among a proposal's supporters (`proposal_supporters`)."""
+    user_id, proposal_id = sa.bindparam("user_id"), sa.bindparam("proposal_id")
+    return sa.select(
+        sa.or_(
+            sa.exists().where(Proposal.id == proposal_id, Proposal.author_id == user_id),
+            sa.exists().where(
+                ProposalCoauthor.proposal_id == proposal_id,
+                ProposalCoauthor.user_id == user_id,
+                ProposalCoauthor.status == CoauthorStatus.accepted,
+            ),
+            sa.exists().where(
+                Cosignature.proposal_id == proposal_id,
+                Cosignature.user_id == user_id,
+                Cosignature.removed_at.is_(None),
+            ),
+        )
+    )
+
+
 def is_following(user, target: FollowTarget, target_id: int) -> bool:
+    """An explicit follow or unfollow decides; else taking part in a proposal follows it."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
     row = db.session.scalar(
-        sa.select(Follow.following).where(
-            Follow.user_id == user.id, Follow.target == target, Follow.target_id == target_id
-        )
+        _follow_row_select(), {"user_id": user.id, "target": target, "target_id": target_id}
     )
     if row is not None:
         return bool(row)
     if target == FollowTarget.proposal:
         return bool(
-            db.session.scalar(
-                sa.select(
-                    sa.exists().where(
-                        proposal_supporters(target_id).subquery().c.user_id == user.id
-                    )
-                )
-            )
+            db.session.scalar(_supports_select(), {"user_id": user.id, "proposal_id": target_id})
         )
     return False
 

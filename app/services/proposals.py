@@ -52,6 +52,7 @@ from ..models.proposal import (
 )
 from ..permissions import suspension_message
 from ..timeutil import utcnow
+from ..urls import cosign_url, path_for, proposal_url, versions_url
 from ..visibility import visible_proposals
 from . import notifications as notes
 from .accounts import has_control_chars
@@ -85,17 +86,6 @@ PER_PAGE = 50
 # A screenful on the proposal's page; the rest on its supporters page, paged.
 SUPPORTERS_SHOWN = 20
 SUPPORTERS_PER_PAGE = 100
-
-
-# --- Paths (services run outside requests too, so no url_for) -------------
-
-
-def proposal_path(proposal: Proposal | int) -> str:
-    return f"/proposals/{proposal if isinstance(proposal, int) else proposal.id}"
-
-
-def cosign_path(proposal: Proposal) -> str:
-    return f"{proposal_path(proposal)}/cosign"
 
 
 # --- Checks -----------------------------------------------------------------
@@ -346,7 +336,7 @@ def _context(proposal: Proposal) -> dict:
         "round_id": proposal.round_id,
         "proposal_id": proposal.id,
         "thread_id": proposal.thread_id,
-        "link": proposal_path(proposal),
+        "link": proposal_url(proposal.id, path_for),
     }
 
 
@@ -416,7 +406,9 @@ def edit_proposal(
         exclude=actor.id,
         **{
             **_context(proposal),
-            "link": f"{proposal_path(proposal)}/versions?from={number - 1}&to={number}",
+            "link": versions_url(
+                proposal.id, path_for, **{"from": number - 1, "to": number}
+            ),
         },
     )
     db.session.flush()
@@ -489,7 +481,7 @@ def _offer_successor(
         kind,
         message,
         exclude=actor.id,
-        action_url=cosign_path(successor),
+        action_url=cosign_url(successor.id, path_for),
         action_label=f"Co-sign {successor.label}",
         about_proposal_id=successor.id,
         **_context(proposal),
@@ -868,17 +860,27 @@ def get_round(slug: str) -> Round:
     return round_
 
 
-def load_proposal(proposal_id: int) -> Proposal:
-    """A proposal with its round, author, co-authors and successor (fixed query count)."""
-    proposal = db.session.scalar(
+@functools.cache
+def _load_select() -> sa.Select:
+    return (
         sa.select(Proposal)
         .options(
             so.joinedload(Proposal.round),
             so.joinedload(Proposal.author),
             so.joinedload(Proposal.successor),
-            so.selectinload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
+            # Joined, not a second statement: a proposal has few co-authors.
+            so.joinedload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
         )
-        .where(Proposal.id == proposal_id)
+        .where(Proposal.id == sa.bindparam("proposal_id"))
+    )
+
+
+def load_proposal(proposal_id: int) -> Proposal:
+    """A proposal with its round, author, co-authors and successor (fixed query count)."""
+    proposal = (
+        db.session.execute(_load_select(), {"proposal_id": proposal_id})
+        .unique()
+        .scalar_one_or_none()
     )
     if proposal is None:
         raise NotFound("There is no proposal with this number.")

@@ -17,6 +17,7 @@ from ..models import CoauthorStatus, Cosignature, ModerationAction, Proposal, Pr
 from ..models.moderation import DETAILS_MAX, REASON_MAX
 from ..models.proposal import DESCRIPTION_MAX, Round
 from ..timeutil import utcnow
+from ..urls import path_for, round_url
 from .moderation import check_reason
 from .notifications import notify_many
 from .proposals import _clean_text, _require_active, clean_title
@@ -160,6 +161,6 @@ def update_round(
         "round_changed",
         f"The round “{round_.title}”, in which you take part, changed: "
         f"{'; '.join(details)}. Reason: {reason}",
-        link=f"/rounds/{round_.slug}",
+        link=round_url(round_.slug, path_for),
     )
     return details

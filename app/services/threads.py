@@ -15,12 +15,13 @@ say whom they reply to), so a batch of replies can be appended anywhere.
 
 import functools
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import current_app, url_for
+from flask import current_app
 from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import NotFound
@@ -30,6 +31,7 @@ from ..models.thread import MAX_DEPTH, Article, Comment, CommentStatus, Thread
 from ..models.user import User
 from ..names import FORMER_MEMBER
 from ..timeutil import utcnow
+from ..urls import article_url, proposal_url, thread_url
 from .comments import edit_window
 
 # Replies shown under each top-level comment before folding.
@@ -103,7 +105,13 @@ class ThreadView:
     """What the thread partial renders: one page of a thread for one viewer."""
 
     thread: Thread
-    entries: list[Entry]
+    # The lines, read when first asked for (`entries`) through `load`: a
+    # page whose lines come whole from the fragment cache never reads them.
+    loaded: list[Entry] | None = None
+    load: Callable[[], list[Entry]] | None = field(default=None, repr=False, compare=False)
+    # What picks a page's lines besides the thread's row version and the
+    # viewer (app/articles/fragments.py); None for a batch of replies.
+    page_key: tuple | None = None
     page: int = 1
     pages: int = 1
     top_level_total: int = 0
@@ -117,12 +125,16 @@ class ThreadView:
     root: Comment | None = None
     previous_start: int | None = None
 
-    def __post_init__(self) -> None:
-        # The comments here belong to `thread`: tell them, so that their
-        # predicates (can_reply asks the thread) need no lookup each.
-        for entry in self.entries:
-            if entry.comment is not None and entry.comment.thread_id == self.thread.id:
-                set_committed_value(entry.comment, "thread", self.thread)
+    @property
+    def entries(self) -> list[Entry]:
+        if self.loaded is None:
+            self.loaded = self.load() if self.load is not None else []
+            # The comments here belong to `thread`: tell them, so that their
+            # predicates (can_reply asks the thread) need no lookup each.
+            for entry in self.loaded:
+                if entry.comment is not None and entry.comment.thread_id == self.thread.id:
+                    set_committed_value(entry.comment, "thread", self.thread)
+        return self.loaded
 
     @property
     def comment_count(self) -> int:
@@ -361,22 +373,47 @@ def _first_replies(roots: list[Comment], viewer, own_pending_ids, limit: int):
 
 
 def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> ThreadView:
-    """One page of `thread` for `viewer`, in a fixed number of queries."""
+    """One page of `thread` for `viewer`, in a fixed number of queries.
+
+    The page's numbers come from the thread's counters; its lines are read
+    when first used (`ThreadView.entries`).
+    """
     own_pending_ids = frozenset(own_pending_ids or ())
-    visible = visible_clause(viewer, own_pending_ids)
     size = per_page()
     total = top_level_total(thread, viewer, own_pending_ids)
     pages = max(1, math.ceil(total / size))
     page = min(max(1, page), pages)
+    shown = replies_shown()
+    return ThreadView(
+        thread=thread,
+        load=functools.partial(
+            _page_entries, thread, viewer, page, size, shown, own_pending_ids
+        ),
+        page_key=("page", page, size, shown),
+        page=page,
+        pages=pages,
+        top_level_total=total,
+        own_pending_ids=own_pending_ids,
+        is_moderator=_is_moderator(viewer),
+    )
+
+
+def _page_entries(
+    thread: Thread, viewer, page: int, size: int, shown: int, own_pending_ids: frozenset
+) -> list[Entry]:
+    """The lines of a page: its top-level comments, each with its first replies."""
     roots = db.session.scalars(
         sa.select(Comment)
-        .where(Comment.thread_id == thread.id, Comment.depth == 0, visible)
+        .where(
+            Comment.thread_id == thread.id,
+            Comment.depth == 0,
+            visible_clause(viewer, own_pending_ids),
+        )
         .options(*_ENTRY_LOADING)
         .order_by(*_top_level_order())
         .offset((page - 1) * size)
         .limit(size)
     ).all()
-    shown = replies_shown()
     by_root: dict[int, list] = {root.id: [] for root in roots}
     totals: dict[int, int] = {}
     if roots:
@@ -395,15 +432,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
             entries.append(
                 Entry(fold_root_id=root.id, remaining=remaining, start=len(replies), depth=1)
             )
-    return ThreadView(
-        thread=thread,
-        entries=entries,
-        page=page,
-        pages=pages,
-        top_level_total=total,
-        own_pending_ids=own_pending_ids,
-        is_moderator=_is_moderator(viewer),
-    )
+    return entries
 
 
 def replies_view(root: Comment, viewer, start: int = 0, own_pending_ids=()) -> ThreadView:
@@ -435,7 +464,7 @@ def replies_view(root: Comment, viewer, start: int = 0, own_pending_ids=()) -> T
         )
     return ThreadView(
         thread=root.thread,
-        entries=entries,
+        loaded=entries,
         own_pending_ids=own_pending_ids,
         is_moderator=_is_moderator(viewer),
         root=root,
@@ -519,12 +548,10 @@ class Owner:
     def url(self, thread: Thread, page: int | None = None, anchor: str | None = None) -> str:
         page = page if page and page > 1 else None
         if self.article is not None:
-            return url_for("articles.show", slug=self.article.slug, page=page, _anchor=anchor)
-        if self.proposal is not None and "proposals.show" in current_app.view_functions:
-            return url_for(
-                "proposals.show", proposal_id=self.proposal.id, page=page, _anchor=anchor
-            )
-        return url_for("articles.thread", thread_id=thread.id, page=page, _anchor=anchor)
+            return article_url(self.article.slug, page=page, _anchor=anchor)
+        if self.proposal is not None:
+            return proposal_url(self.proposal.id, page=page, _anchor=anchor)
+        return thread_url(thread.id, page=page, _anchor=anchor)
 
 
 def thread_owner(thread: Thread) -> Owner:

@@ -11,8 +11,9 @@ from ..models import Comment, CommentStatus, Proposal, Thread, User
 from ..models import moderation as rules
 from ..models.user import username_key
 from ..moderation.forms import ReasonForm, SuspendForm
-from ..moderation.queries import comment_url, proposal_url, thread_contexts
+from ..moderation.queries import thread_contexts
 from ..serializers import CommentSchema, MemberSchema, ProposalSchema
+from ..urls import comment_url, proposal_url
 from ..visibility import sees_hidden, visible_proposals, visible_threads
 from ..web import page_arg
 from . import bp
