@@ -7,7 +7,7 @@ A hidden proposal keeps its number, state and count and loses its text and
 names; a comment shows its author and text as its thread page would.
 
 Moments are UTC and written as ISO 8601 with a "Z"; links are site paths
-built from the endpoints (app.urls.path_for).
+built by app.urls' named links (as paths).
 """
 
 from datetime import datetime
@@ -18,7 +18,15 @@ from marshmallow import Schema, fields, post_dump
 
 from .models.thread import CommentStatus
 from .names import FORMER_MEMBER
-from .urls import path_for
+from .urls import (
+    article_url,
+    comment_url,
+    path_for,
+    profile_url,
+    proposal_url,
+    round_url,
+    thread_url,
+)
 from .visibility import can_see_proposal, sees_hidden
 
 _UNSET = object()
@@ -82,7 +90,7 @@ class MemberSchema(ViewerSchema):
     def get_url(self, user):
         if user.deleted_at is not None:
             return None
-        return path_for("users.profile", username=user.username)
+        return profile_url(user.username, build=path_for)
 
 
 def person(user) -> dict | None:
@@ -119,9 +127,7 @@ class RoundSchema(ViewerSchema):
     submission_deadline = UtcDateTime(allow_none=True)
     cosign_deadline = UtcDateTime(allow_none=True)
     threshold = fields.Integer(allow_none=True)
-    url = fields.Function(
-        lambda r: path_for("proposals.round", slug=r.slug), metadata={"type": "string"}
-    )
+    url = fields.Function(lambda r: round_url(r.slug, build=path_for), metadata={"type": "string"})
     # Proposals by state and in all ("total"), when the caller counted them.
     counts = fields.Dict(keys=fields.String(), values=fields.Integer(), dump_default=None)
 
@@ -161,9 +167,7 @@ class ProposalSchema(ViewerSchema):
     state = fields.Function(lambda p: p.state.value, metadata={"type": "string"})
     supporter_count = fields.Integer()
     created_at = UtcDateTime()
-    url = fields.Function(
-        lambda p: path_for("proposals.show", proposal_id=p.id), metadata={"type": "string"}
-    )
+    url = fields.Function(lambda p: proposal_url(p.id, build=path_for), metadata={"type": "string"})
     round_slug = fields.Function(lambda p: p.round.slug, metadata={"type": "string"})
     title = fields.String()
     author = PersonField(metadata=PERSON_DOC)
@@ -259,9 +263,7 @@ class ThreadSchema(ViewerSchema):
     state = fields.Function(lambda t: t.state.value, metadata={"type": "string"})
     title = fields.String(allow_none=True)
     comment_count = fields.Integer()
-    url = fields.Function(
-        lambda t: path_for("articles.thread", thread_id=t.id), metadata={"type": "string"}
-    )
+    url = fields.Function(lambda t: thread_url(t.id, build=path_for), metadata={"type": "string"})
 
 
 class CommentSchema(ViewerSchema):
@@ -281,9 +283,7 @@ class CommentSchema(ViewerSchema):
     created_at = UtcDateTime()
     edited_at = UtcDateTime(allow_none=True)
     moved_to_thread_id = fields.Integer(allow_none=True)
-    url = fields.Function(
-        lambda c: path_for("articles.permalink", comment_id=c.id), metadata={"type": "string"}
-    )
+    url = fields.Function(lambda c: comment_url(c.id, build=path_for), metadata={"type": "string"})
 
     def _moderator(self) -> bool:
         return sees_hidden(self.viewer)
@@ -326,7 +326,7 @@ class ArticleSchema(ViewerSchema):
     thread_id = fields.Integer()
     comment_count = fields.Function(lambda a: a.thread.comment_count, metadata={"type": "integer"})
     url = fields.Function(
-        lambda a: path_for("articles.show", slug=a.slug), metadata={"type": "string"}
+        lambda a: article_url(a.slug, build=path_for), metadata={"type": "string"}
     )
 
     def __init__(self, *args, brief: bool = False, **kwargs):
