@@ -68,6 +68,10 @@ class PlenaryApi(Api):
 
 
 api = PlenaryApi()
+# Ids in paths: the site's `<int:...>` converter, documented as what a column holds.
+api.register_converter(
+    DbIntConverter, lambda _c: {"type": "integer", "minimum": 0, "maximum": DB_INT_MAX}
+)
 blp = Blueprint("api", __name__, url_prefix=API_PREFIX, description="Plenary API, version 1")
 
 
@@ -78,9 +82,6 @@ def init_api(app: Flask) -> None:
     for key, value in API_CONFIG.items():
         app.config.setdefault(key, value)
     api.init_app(app)
-    api.register_converter(
-        DbIntConverter, lambda _c: {"type": "integer", "minimum": 0, "maximum": DB_INT_MAX}
-    )
     csrf.exempt(blp)
     app.session_interface = auth.NoSessionOnTheApi()
     api.register_blueprint(blp)
