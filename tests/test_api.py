@@ -106,6 +106,24 @@ def test_a_deleted_accounts_tokens_end_with_it(db, client, make_user, token_for)
     assert_problem(client.get("/api/v1/notifications", headers=bearer(secret)), 401)
 
 
+def test_deleting_the_account_revokes_its_tokens_and_the_export_lists_them(
+    db, client, make_user, token_for
+):
+    from app.services import account_data
+
+    member = make_user(password="a long password")
+    secret = token_for(member, "read", name="my script")
+    exported = account_data.export_data(member)["api_tokens"]
+    assert [(t["name"], t["scope"], t["revoked_at"]) for t in exported] == [
+        ("my script", "read", None)
+    ]
+    assert secret not in str(exported) and "hash" not in str(exported)
+    account_data.delete_account(member, "a long password")
+    db.session.commit()
+    assert db.session.scalar(sa.select(ApiToken.revoked_at)) is not None
+    assert_problem(client.get("/api/v1/notifications", headers=bearer(secret)), 401)
+
+
 def test_a_session_cookie_is_not_authentication_on_the_api(client, auth, make_user, make_proposal):
     member = make_user()
     proposal = make_proposal()
