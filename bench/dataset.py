@@ -247,6 +247,33 @@ def scale_set(app, manifest: Manifest) -> list[str]:
     return problems
 
 
+SEARCH_SORTS = ("relevance", "newest")
+# The search rows' targets, as shares of hello (issue #16).
+SEARCH_TARGETS = {"rare": 0.05, "common": 0.02}
+
+
+def search_pages(app, manifest: Manifest) -> list:
+    """/search rows for a rare word and a word in about one comment in ten (bench/search_words.py).
+
+    Both words come from the index's vocabulary of the data as built; nothing is planted.
+    Returns the chosen words (search_words.Word).
+    """
+    from urllib.parse import urlencode
+
+    import search_words
+
+    started = time.monotonic()
+    words = search_words.choose(app)
+    manifest.build_seconds["search words chosen"] = round(time.monotonic() - started, 1)
+    for w in words:
+        for sort in SEARCH_SORTS:
+            query = {"q": w.word} if sort == "relevance" else {"q": w.word, "sort": sort}
+            manifest.pages[f"search {w.role} '{w.word}' ({w.comments:,} comments), {sort}"] = (
+                "/search?" + urlencode(query)
+            )
+    return words
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")

@@ -38,6 +38,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(HERE))
 
 import dataset  # noqa: E402
+import search_words  # noqa: E402
 from harness import (  # noqa: E402
     LoadResult,
     ServerSettings,
@@ -533,6 +534,18 @@ def scale_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
     checks = _run_flask_check(url)
     if checks:
         print(checks)
+    words = dataset.search_pages(app, manifest)
+    print(f"\n{backend}: search words, chosen from the index's vocabulary (bench/search_words.py)")
+    for w in words:
+        print(f"  {w.describe()}")
+    print(f"{backend}: rows read by each search's first page (one request, untimed)")
+    for name, path in manifest.pages.items():
+        if name.startswith("search "):
+            word, sort = path_words(path)
+            reads = search_words.first_page_reads(
+                app, path, lambda word=word, sort=sort: search_words.windows(app, word, sort)
+            )
+            print(f"  {name}: {reads}")
     after_load = loadavg()
     hello_after = hello_result(settings, args.duration, args.connections)
     with gunicorn("wsgi:app", app_env(url, secret), settings) as base:
@@ -550,8 +563,35 @@ def scale_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
             f"  {'met ' if raw <= 1.5 else 'MISSED'}  {name:<40} raw {raw:.2f}x, "
             f"relative to hello {rel:.2f}x"
         )
+    print_search_targets(backend, hello_after, after)
     if not args.keep:
         dataset.drop_database(url)
+
+
+def path_words(path: str) -> tuple[str, str]:
+    """(q, sort) of a /search path."""
+    from urllib.parse import parse_qs, urlsplit
+
+    query = parse_qs(urlsplit(path).query)
+    return query["q"][0], query.get("sort", ["relevance"])[0]
+
+
+def print_search_targets(backend: str, hello: LoadResult, results: dict) -> None:
+    """Issue #16: each search row as a share of hello in the same phase, met or missed."""
+    lines = []
+    for name, r in results.items():
+        if not name.startswith("search "):
+            continue
+        role = name.split()[1]
+        bound = dataset.SEARCH_TARGETS[role]
+        value = r.requests_per_s / hello.requests_per_s if hello.requests_per_s else 0
+        errors = f", {r.errors} errors" if r.errors else ""
+        met = value >= bound and not r.errors
+        lines.append(
+            f"  {'met ' if met else 'MISSED'}  {name} >= {bound:.0%} of hello: {value:.1%}{errors}"
+        )
+    print(f"\n{backend} search targets (demo + scale data set, ratios to hello in that phase):")
+    print("\n".join(lines))
 
 
 def _run_flask_check(url: str) -> str | None:

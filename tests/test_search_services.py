@@ -429,3 +429,21 @@ def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monk
     hits = found(None, "plover", kind="comment")
     assert {i for _, i in hits} == {c.id for c in newest}
     assert best_but_old.id not in {i for _, i in hits} and older
+
+
+def test_newest_finds_matches_older_than_the_recent_rows(make_thread, make_comment, monkeypatch):
+    """PostgreSQL looks for the newest window among the newest RECENT_ROWS rows, then
+    through the index: a word missing from those rows is still found, newest first."""
+    monkeypatch.setattr(svc, "RECENT_ROWS", 3)
+    thread = make_thread()
+    oldest = make_comment(thread=thread, body="A lone bittern")
+    old = make_comment(thread=thread, body="A second bittern")
+    for i in range(5):
+        make_comment(thread=thread, body=f"Nothing to see {i}")
+    recent = make_comment(thread=thread, body="The last bittern")
+    hits = found(None, "bittern", kind="comment", sort="newest")
+    assert [i for _, i in hits] == [recent.id, old.id, oldest.id]
+    # A restrictive filter reads all the matches (through the index), newest first too.
+    since = utcnow() - timedelta(days=1)
+    hits = found(None, "bittern", kind="comment", sort="newest", since=since)
+    assert [i for _, i in hits] == [recent.id, old.id, oldest.id]

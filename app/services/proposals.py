@@ -868,6 +868,7 @@ def _load_select() -> sa.Select:
             so.joinedload(Proposal.round),
             so.joinedload(Proposal.author),
             so.joinedload(Proposal.successor),
+            so.joinedload(Proposal.thread),
             # Joined, not a second statement: a proposal has few co-authors.
             so.joinedload(Proposal.coauthors).joinedload(ProposalCoauthor.user),
         )
@@ -884,6 +885,8 @@ def load_proposal(proposal_id: int) -> Proposal:
     )
     if proposal is None:
         raise NotFound("There is no proposal with this number.")
+    # Its thread's owner is this proposal (what the thread's visibility asks).
+    set_committed_value(proposal.thread, "owner_proposal", proposal)
     return proposal
 
 

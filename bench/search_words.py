@@ -1,0 +1,231 @@
+"""The search rows of `make bench-scale`: which words, and what their first page reads.
+
+Words are chosen from the data, not invented for the benchmark:
+
+- the index's own vocabulary with each term's document frequency among the
+  comments (SQLite: an `fts5vocab` table over `comments_fts`; PostgreSQL:
+  `ts_stat` over `comments.search_vector`);
+- "common": the term whose comment frequency is closest to one comment in
+  ten; the few nearest terms are counted again through the app's own query
+  (`search._engine(word).matches(...)`, i.e. the page's MATCH / tsquery) and
+  the nearest by that count wins;
+- "rare": a term found in 1 to `RARE_MAX` comments and in as few proposals
+  and articles as possible (alphabetic, at least 5 letters; ties by the
+  most comments, then alphabetically).
+
+`first_page_reads()` requests a search page once through the test client,
+captures its SELECTs, and says how many rows they read against the 20 shown:
+on PostgreSQL measured (EXPLAIN ANALYZE: rows of every table scan, with those
+removed by filters, times loops; the GIN index's entries separately); on
+SQLite, which counts nothing per statement, from the plan (EXPLAIN QUERY
+PLAN: a base table read other than by primary key is reported) and the
+candidate windows the statements' LIMITs let through (counted).
+"""
+
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+TARGET_SHARE = 0.10
+RARE_MAX = 5
+NEAREST = 8
+
+
+@dataclass
+class Word:
+    role: str  # "rare" or "common"
+    word: str
+    comments: int  # comments matching the page's query for it
+    proposals: int
+    articles: int
+    comment_rows: int  # all comments
+    # The next nearest candidates (word, comments): how close the choice was.
+    nearest: list = field(default_factory=list)
+
+    def describe(self) -> str:
+        def share(n):
+            return f"{n / self.comment_rows:.2%}" if self.comment_rows else "-"
+
+        others = ", ".join(f"{w!r} {n:,} ({share(n)})" for w, n in self.nearest)
+        return (
+            f"{self.role} word {self.word!r}: {self.comments:,} of {self.comment_rows:,} comments "
+            f"({share(self.comments)}), {self.proposals:,} proposals, {self.articles:,} articles"
+            + (f"; next nearest: {others}" if others else "")
+        )
+
+
+def _count(kind: str, word: str) -> int:
+    from app.extensions import db
+    from app.services import search as svc
+
+    matches = svc._engine(word).matches(kind, "newest", None).subquery()
+    return db.session.scalar(sa.select(sa.func.count()).select_from(matches))
+
+
+def _counts(word: str, comment_rows: int, role: str) -> Word:
+    return Word(
+        role,
+        word,
+        _count("comment", word),
+        _count("proposal", word),
+        _count("article", word),
+        comment_rows,
+    )
+
+
+def _vocabulary(table: str) -> dict[str, int]:
+    """term -> documents of `table` holding it, from the index itself."""
+    from app.extensions import db
+
+    conn = db.session.connection()
+    if conn.dialect.name == "sqlite":
+        vocab = f"temp.bench_vocab_{table}"
+        conn.exec_driver_sql(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {vocab} USING fts5vocab(main, {table}_fts, row)"
+        )
+        rows = conn.exec_driver_sql(f"SELECT term, doc FROM {vocab}").all()  # noqa: S608
+    else:
+        rows = conn.exec_driver_sql(
+            f"SELECT word, ndoc FROM ts_stat('SELECT search_vector FROM {table}')"  # noqa: S608
+        ).all()
+    return {term: doc for term, doc in rows}
+
+
+def choose(app) -> list[Word]:
+    """The rare and the common word of this database (see the module's docstring)."""
+    from app.extensions import db
+
+    with app.app_context():
+        comment_rows = db.session.scalar(sa.text("SELECT count(*) FROM comments"))
+        comments = _vocabulary("comments")
+        others = _vocabulary("proposals"), _vocabulary("articles")
+
+        def elsewhere(term):
+            return sum(v.get(term, 0) for v in others)
+
+        words = [t for t in comments if t.isalpha() and len(t) >= 3]
+        target = comment_rows * TARGET_SHARE
+        nearest = sorted(words, key=lambda t: (abs(comments[t] - target), t))[:NEAREST]
+        counted = [_counts(t, comment_rows, "common") for t in nearest]
+        counted.sort(key=lambda w: (abs(w.comments - target), w.word))
+        common = counted[0]
+        common.nearest = [(w.word, w.comments) for w in counted[1:4]]
+        rare_terms = sorted(
+            (t for t in words if len(t) >= 5 and 1 <= comments[t] <= RARE_MAX),
+            key=lambda t: (elsewhere(t), -comments[t], t),
+        )
+        rare = None
+        for term in rare_terms[:NEAREST]:
+            found = _counts(term, comment_rows, "rare")
+            if 1 <= found.comments <= RARE_MAX:
+                rare = found
+                break
+        db.session.rollback()
+        db.session.remove()
+    if rare is None:
+        raise RuntimeError(f"no word of the data is in 1 to {RARE_MAX} comments")
+    return [rare, common]
+
+
+# --- what the first page reads ------------------------------------------------------
+
+
+def _pg_reads(plan: dict, out: dict) -> None:
+    loops = plan.get("Actual Loops", 1)
+    read = (
+        plan.get("Actual Rows", 0)
+        + plan.get("Rows Removed by Filter", 0)
+        + plan.get("Rows Removed by Index Recheck", 0)
+    ) * loops
+    if "Relation Name" in plan:
+        out["tables"][plan["Relation Name"]] = out["tables"].get(plan["Relation Name"], 0) + read
+    elif plan.get("Node Type") == "Bitmap Index Scan":
+        out["index_entries"] += read
+    for child in plan.get("Plans", []):
+        _pg_reads(child, out)
+
+
+def first_page_reads(app, path: str, window_of) -> str:
+    """One line: the rows the page's statements read, against the rows it shows."""
+    import json
+
+    from app.extensions import db
+
+    with app.app_context():
+        engine = db.engine
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, params, context, executemany):
+        if statement.lstrip().upper().startswith("SELECT"):
+            captured.append((statement, params))
+
+    sa.event.listen(engine, "before_cursor_execute", capture)
+    try:
+        response = app.test_client().get(path)
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", capture)
+    shown = response.get_data(as_text=True).count('class="search-result search-')
+    raw = engine.raw_connection()
+    try:
+        cursor = raw.cursor()
+        if engine.dialect.name == "postgresql":
+            out = {"tables": {}, "index_entries": 0}
+            for statement, params in captured:
+                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+                document = cursor.fetchone()[0]
+                document = json.loads(document) if isinstance(document, str) else document
+                _pg_reads(document[0]["Plan"], out)
+            raw.rollback()
+            tables = ", ".join(f"{n} {r:,.0f}" for n, r in sorted(out["tables"].items()))
+            total = sum(out["tables"].values())
+            return (
+                f"{len(captured)} SELECTs read {total:,.0f} table rows ({tables}) and "
+                f"{out['index_entries']:,.0f} GIN index entries (EXPLAIN ANALYZE); shows {shown}"
+            )
+        scans = set()
+        for statement, params in captured:
+            cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
+            for row in cursor.fetchall():
+                detail = row[-1]
+                words = detail.split()
+                if words[:1] == ["SCAN"] and "VIRTUAL" not in words and len(words) > 1:
+                    if words[1] not in ("cand", "matches", "CONSTANT") and "(" not in words[1]:
+                        scans.add(f"{detail} in: {' '.join(statement.split())[:240]}")
+        raw.rollback()
+    finally:
+        raw.close()
+    from app.services import search as svc
+
+    windows = window_of()
+    # Relevance: the floor statement (OFFSET RANKED_MATCHES) and the ranked matches above it;
+    # newest: the window, in rowid order.
+    walk = (
+        2 * svc.RANKED_MATCHES + 1
+        if "sort=newest" not in path
+        else (svc.PER_PAGE + 1) * svc.WINDOW_FACTOR + svc.WINDOW_EXTRA
+    )
+    scanned = "; ".join(sorted(scans)) or "none"
+    return (
+        f"{len(captured)} SELECTs; base rows joined by primary key = candidates "
+        f"{sum(windows.values()):,} ({', '.join(f'{k} {n}' for k, n in windows.items())}), "
+        f"index walk <= {walk:,} entries per kind; other table scans: {scanned}; "
+        f"shows {shown} (EXPLAIN QUERY PLAN and the statements' LIMITs)"
+    )
+
+
+def windows(app, word: str, sort: str) -> dict[str, int]:
+    """Candidates each kind's first page joins to its base rows (the window's LIMIT)."""
+    from app.extensions import db
+    from app.services import search as svc
+
+    need = svc.PER_PAGE + 1
+    window = need * svc.WINDOW_FACTOR + svc.WINDOW_EXTRA
+    out = {}
+    with app.app_context():
+        engine = svc._engine(word)
+        for kind in svc.KINDS:
+            floor = engine.floor(kind, svc.RANKED_MATCHES) if sort == "relevance" else None
+            matches = engine.matches(kind, sort, window, floor).subquery()
+            out[kind] = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
+        db.session.remove()
+    return out
