@@ -123,6 +123,10 @@ def _register_blueprints(app: Flask) -> None:
     app.register_blueprint(notifications_bp)
     app.register_blueprint(feeds_bp)
 
+    from .api import init_api
+
+    init_api(app)
+
 
 def _register_template_helpers(app: Flask) -> None:
     from .markdown import render_markdown

@@ -44,6 +44,7 @@ ERROR_TITLES = {
     405: "Method not allowed",
     409: "Not possible now",
     413: "Too large",
+    422: "Invalid input",
     429: "Too many requests",
     500: "Something went wrong",
     503: "Please try again in a moment",
@@ -63,8 +64,13 @@ def wants_json() -> bool:
     return best == "application/json"
 
 
-def render_error(status: int, message: str | None = None):
+def render_error(status: int, message: str | None = None, errors: dict | None = None):
     title = ERROR_TITLES.get(status, "Error")
+    from .api.problems import is_api_request, problem
+
+    if is_api_request():
+        # The API answers RFC 9457 problem details, whatever the Accept header says.
+        return problem(status, title, message, errors)
     if wants_json():
         body = jsonify(error=title, message=message or title, status=status)
     else:
@@ -75,7 +81,8 @@ def render_error(status: int, message: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def handle_domain_error(exc: DomainError):
-        return render_error(exc.status, exc.message)
+        errors = {exc.field: [exc.message]} if exc.field else None
+        return render_error(exc.status, exc.message, errors)
 
     @app.errorhandler(SecurityError)
     def handle_untrusted_host(exc: SecurityError):
@@ -95,7 +102,11 @@ def register_error_handlers(app: Flask) -> None:
             message = "You are doing that too often. Please wait a little and try again."
         if status == 413:
             message = "What you sent is too large."
-        response = render_error(status, message)
+        # The API's bad input (webargs): which field, and why.
+        errors = (getattr(exc, "data", None) or {}).get("messages")
+        if status == 422:
+            message = "Some of what you sent is not valid: see errors."
+        response = render_error(status, message, errors if isinstance(errors, dict) else None)
         if status == 405 and exc.valid_methods:
             response.headers["Allow"] = ", ".join(exc.valid_methods)
         return response
@@ -147,8 +158,12 @@ def render_unavailable():
     """503 with what the user sent, in a form that sends it again (no database needed)."""
     from flask_wtf.csrf import generate_csrf
 
+    from .api.problems import is_api_request, problem
+
     status, title = 503, ERROR_TITLES[503]
-    if wants_json():
+    if is_api_request():
+        response = problem(status, title, UNAVAILABLE_MESSAGE)
+    elif wants_json():
         response = jsonify(error=title, message=UNAVAILABLE_MESSAGE, status=status)
     else:
         fields = _resend_fields()

@@ -65,3 +65,11 @@ def init_security(app: Flask) -> None:
 def rate(name: str):
     """A callable limit string read from config at request time (RATELIMIT_<NAME>)."""
     return lambda: current_app.config[f"RATELIMIT_{name.upper()}"]
+
+
+def action_limit(name: str, action: str):
+    """The rate limit (RATELIMIT_<NAME>) of one member action, one count for its form and
+    its API route: a client cannot double its rate by using both."""
+    from .extensions import limiter
+
+    return limiter.shared_limit(rate(name), scope=f"action:{action}", methods=["POST", "PATCH"])

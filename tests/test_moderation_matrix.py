@@ -33,6 +33,7 @@ from app.models import (
     ThreadState,
     Topic,
 )
+from app.services.tokens import create_token
 from app.timeutil import utcnow
 
 ROLES = ("visitor", "member", "author", "suspended", "moderator", "admin")
@@ -116,7 +117,28 @@ EXPECTED = {
     "notifications.preferences": row("login", "ok", "ok", "ok", "ok", "ok"),
     # One-click unsubscribe works without signing in: the signed token is the proof.
     "notifications.unsubscribe": row(*["ok"] * 6),
+    # API tokens on /account: a member makes their own, and revokes only their own.
+    "tokens.create": ACTIVE_MEMBERS,
+    "tokens.revoke": row("login", "ok", 404, 404, 404, 404),
 }
+
+# The API (/api/v1): the same actions with each role's write token (a visitor sends
+# none: 401), answering with the status itself (a refusal is 403 or 409, never a redirect).
+API_ACTIVE = row(401, "ok", "ok", 403, "ok", "ok")
+API_AUTHOR_ONLY = row(401, 403, "ok", 403, 403, 403)
+EXPECTED.update(
+    {
+        "api.submit_proposal": API_ACTIVE,
+        "api.edit_proposal": API_AUTHOR_ONLY,
+        "api.withdraw": API_AUTHOR_ONLY,
+        "api.cosign": row(401, "ok", 409, 403, "ok", "ok"),
+        "api.uncosign": row(401, "ok", 409, 403, "ok", "ok"),
+        "api.post_comment": API_ACTIVE,
+        "api.reply": API_ACTIVE,
+        "api.report_comment": row(401, "ok", 403, 403, "ok", "ok"),
+        "api.report_proposal": row(401, "ok", 403, 403, "ok", "ok"),
+    }
+)
 
 
 class Scene:
@@ -169,6 +191,7 @@ class Scene:
             reporter_id=self.reporter.id, comment_id=self.comment.id, reason=ReportReason.spam
         )
         db.session.add(self.report)
+        self.member_token, _secret = create_token(self.users["member"], "matrix", "read")
         db.session.commit()
 
 
@@ -293,8 +316,41 @@ def request_for(endpoint: str, s: Scene):
             f"/unsubscribe/{unsubscribe_token(s.users['member'].id, 'mention')}",
             {"List-Unsubscribe": "One-Click"},
         ),
+        "tokens.create": ("/account/tokens", {"token-name": "A script", "token-scope": "read"}),
+        "tokens.revoke": (f"/account/tokens/{s.member_token.id}/revoke", {}),
+        # The API: JSON bodies.
+        "api.submit_proposal": (
+            f"/api/v1/rounds/{s.round.slug}/proposals",
+            {"title": "A new proposal", "body": "Let us do it."},
+        ),
+        "api.edit_proposal": (f"/api/v1/proposals/{p}", {"body": "A better body."}),
+        "api.withdraw": (
+            f"/api/v1/proposals/{p}/withdraw",
+            {"reason": "other", "explanation": "No longer needed."},
+        ),
+        "api.cosign": (f"/api/v1/proposals/{p}/cosign", None),
+        "api.uncosign": (f"/api/v1/proposals/{s.signed.id}/uncosign", None),
+        "api.post_comment": (f"/api/v1/threads/{s.thread.id}/comments", {"body": "A comment"}),
+        "api.reply": (f"/api/v1/comments/{c}/replies", {"body": "A reply"}),
+        "api.report_comment": (
+            f"/api/v1/comments/{c}/report",
+            {"reason": "abuse", "note": "Rude"},
+        ),
+        "api.report_proposal": (f"/api/v1/proposals/{p}/report", {"reason": "spam"}),
     }
     return table[endpoint]
+
+
+def api_call(client, db, scene, endpoint: str, role: str):
+    """The API request of `endpoint`, with `role`'s write token (none for a visitor)."""
+    url, data = request_for(endpoint, scene)
+    headers = {}
+    if role != "visitor":
+        secret = create_token(scene.users[role], "matrix", "write")[1]
+        db.session.commit()
+        headers["Authorization"] = f"Bearer {secret}"
+    method = "PATCH" if endpoint == "api.edit_proposal" else "POST"
+    return url, client.open(url, method=method, json=data, headers=headers)
 
 
 # Admin pages read with GET: the forms themselves are for admins only.
@@ -346,7 +402,12 @@ def _outcome(client, response) -> object:
     return status
 
 
-CELLS = [(endpoint, role) for endpoint in sorted(EXPECTED) for role in ROLES]
+CELLS = [
+    (endpoint, role)
+    for endpoint in sorted(EXPECTED)
+    if not endpoint.startswith("api.")
+    for role in ROLES
+]
 
 
 @pytest.mark.parametrize("endpoint, role", CELLS)
@@ -365,6 +426,27 @@ def test_role_route_matrix(
         f"{role} POST {url} ({endpoint}): expected {expected}, got {response.status_code} "
         f"{response.headers.get('Location', '')}"
     )
+
+
+@pytest.mark.parametrize("endpoint", sorted(e for e in EXPECTED if e.startswith("api.")))
+def test_api_role_matrix(
+    app, db, client, make_user, mod_article, mod_comment, mod_proposal, mod_round, endpoint,
+    monkeypatch,
+):  # fmt: skip
+    """The API's rows: one scene per action, every role in turn (each acts on its own
+    behalf, so one role's success changes nothing another role's answer depends on;
+    the author goes last). No session: a token, or nothing for the visitor."""
+    scene = Scene(db, make_user, mod_article, mod_comment, mod_proposal, mod_round)
+    # Three open reports would hide the comment, and a later reporter meet a hidden one.
+    monkeypatch.setitem(app.config, "REPORTS_TO_HIDE", 100)
+    for role in sorted(ROLES, key=lambda r: r == "author"):
+        url, response = api_call(client, db, scene, endpoint, role)
+        expected = EXPECTED[endpoint][role]
+        got = _outcome(client, response)
+        assert got == expected, (
+            f"{role} {url} ({endpoint}): expected {expected}, got {response.status_code} "
+            f"{response.get_data(as_text=True)[:200]}"
+        )
 
 
 def test_refused_cells_change_nothing(app, db, client, auth, make_user, mod_article, mod_comment,

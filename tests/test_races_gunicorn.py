@@ -25,6 +25,7 @@ from app.models import (
     Role,
     Thread,
 )
+from tests.fixtures.proposals import active_count, stored_count
 from tests.fixtures.servers import (
     GunicornServer,
     assert_clean,
@@ -32,6 +33,8 @@ from tests.fixtures.servers import (
     fire,
     session_cookie,
 )
+from tests.fixtures.tokens import bearer_tokens
+from tests.test_proposals_race import active_ids, replayed
 
 JSON = {"Accept": "application/json"}
 
@@ -234,4 +237,43 @@ def test_two_members_replying_to_the_same_comment_get_unique_paths(
         sa.select(Comment.path).where(Comment.thread_id == thread.id, Comment.depth == 0)
     ).all()
     assert sorted(tops) == [f"{n:06d}" for n in range(1, 12)]
+    assert_no_drift(db)
+
+
+def test_cosigning_through_the_api_on_4_gunicorn_workers_counts_exactly(
+    live, app, db, make_proposal, bulk_users
+):
+    proposal = make_proposal(title="Open the books")
+    headers = bearer_tokens(db, bulk_users(60))
+    url = f"/api/v1/proposals/{proposal.id}/cosign"
+    unsign = f"/api/v1/proposals/{proposal.id}/uncosign"
+    calls = [("sign", lambda h=h: live.post(url, headers=h)) for h in headers for _ in range(2)]
+    # A third of the members take it back at the same moment (200 or 409, never a wrong count).
+    calls += [("unsign", lambda h=h: live.post(unsign, headers=h)) for h in headers[::3]]
+    random.Random(5).shuffle(calls)
+
+    results = fire([call for _, call in calls])
+
+    assert_clean(results, allowed=(200, 409))
+    assert all(r.headers.get("Content-Type", "").startswith(("application/json",
+               "application/problem+json")) for r in results)  # fmt: skip
+    done = {"sign": 0, "unsign": 0}
+    for (kind, _), result in zip(calls, results, strict=True):
+        done[kind] += result.status == 200
+    assert done["sign"] >= 60  # every member's first co-sign was taken
+    db.session.rollback()
+    events = dict(
+        db.session.execute(
+            sa.select(CosignEvent.kind, sa.func.count())
+            .where(CosignEvent.proposal_id == proposal.id)
+            .group_by(CosignEvent.kind)
+        ).all()
+    )
+    assert events.get("sign", 0) == done["sign"] and events.get("unsign", 0) == done["unsign"]
+    assert active_count(db, proposal.id) == done["sign"] - done["unsign"]
+    rows = active_count(db, proposal.id)
+    assert stored_count(db, proposal.id) == rows + 1
+    assert replayed(db, proposal.id) == active_ids(db, proposal.id)
+    answer = live.get(f"/api/v1/proposals/{proposal.id}").json()
+    assert answer["supporter_count"] == rows + 1
     assert_no_drift(db)

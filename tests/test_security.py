@@ -72,6 +72,12 @@ def test_every_unsafe_route_refuses_a_request_without_csrf_token(csrf_app, make_
         url = _example_url(csrf_app, rule)
         for method in methods:
             response = client.open(url, method=method, data={"anything": "1"})
+            if rule.endpoint.startswith("api."):
+                # The API takes no CSRF token because it never reads the session cookie:
+                # the signed-in admin's cookie is no authentication there.
+                assert response.status_code == 401, (rule.rule, method, response.status_code)
+                checked.append((rule.rule, method))
+                continue
             assert response.status_code == 400, (rule.rule, method, response.status_code)
             assert "CSRF" in response.get_data(as_text=True), rule.rule
             checked.append((rule.rule, method))

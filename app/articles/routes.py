@@ -23,7 +23,8 @@ from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
 from ..models.thread import Article, Comment, CommentStatus, Thread
 from ..pagecache import visitor_page
-from ..security import rate
+from ..security import action_limit, rate
+from ..serializers import ArticleSchema
 from ..services import comments as comment_service
 from ..services.threads import (
     Entry,
@@ -112,19 +113,7 @@ def comment_url(comment: Comment, owner=None) -> str:
 
 
 def _article_json(article: Article) -> dict:
-    return {
-        "id": article.id,
-        "slug": article.slug,
-        "title": article.title,
-        "source": article.source,
-        "author": article.author_name,
-        "submitted_by": article.submitted_by,
-        "published_at": article.published_at.isoformat() if article.published_at else None,
-        "original_url": article.original_url,
-        "body": article.body,
-        "allow_guest_comments": article.allow_guest_comments,
-        "url": url_for("articles.show", slug=article.slug),
-    }
+    return ArticleSchema().dump(article)
 
 
 def _permalink(comment: Comment) -> str:
@@ -146,10 +135,7 @@ def index():
     ).all()
     if wants_json():
         return jsonify(
-            articles=[
-                {**_article_json(a), "body": None, "comment_count": a.thread.comment_count}
-                for a in articles
-            ],
+            articles=ArticleSchema(many=True, brief=True).dump(articles),
             page=page,
             pages=pages,
             total=total,
@@ -276,7 +262,7 @@ def _post_guest(thread: Thread, article: Article):
 
 
 @bp.route("/threads/<int:thread_id>/comments", methods=["POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "comment")
 def post_comment(thread_id):
     """Post a comment (or, with parent_id, a reply) to any thread."""
     thread = _thread_or_404(thread_id)
@@ -314,7 +300,7 @@ def post_comment(thread_id):
 
 
 @bp.route("/comments/<int:comment_id>/reply", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "reply")
 @login_required
 def reply(comment_id):
     """Reply to a comment: the form page without JavaScript, and its POST."""

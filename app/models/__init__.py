@@ -30,11 +30,14 @@ from .proposal import (
     WithdrawalReason,
 )
 from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
+from .token import ApiToken, TokenScope
 from .user import Role, User
 
 _search_schema.listen(db.metadata)
 
 __all__ = [
+    "ApiToken",
+    "TokenScope",
     "Delivery",
     "Follow",
     "FollowTarget",

@@ -13,13 +13,14 @@ from flask import abort, flash, jsonify, redirect, render_template, request, url
 from flask_login import current_user, login_required
 
 from ..errors import NotFound, PermissionDenied, ValidationError, wants_json
-from ..extensions import db, limiter
+from ..extensions import db
 from ..forms import attempt
 from ..models import Comment, ModerationAction, Proposal, Report, Role, Thread, User
 from ..models import moderation as rules
 from ..models.user import username_key
 from ..permissions import admin_required, moderator_required
-from ..security import rate, safe_next_url
+from ..security import action_limit, safe_next_url
+from ..serializers import ModerationLogEntrySchema
 from ..services import moderation as service
 from ..timeutil import utcnow
 from ..urls import comment_url, proposal_url
@@ -156,7 +157,7 @@ def _report(target, kind: str, back: str):
 
 @bp.route("/moderation/report/comment/<int:comment_id>", methods=["GET", "POST"])
 @login_required
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "report_comment")
 def report_comment(comment_id: int):
     comment = _comment_or_404(comment_id)
     return _report(comment, "comment", _comment_back(comment))
@@ -164,7 +165,7 @@ def report_comment(comment_id: int):
 
 @bp.route("/moderation/report/proposal/<int:proposal_id>", methods=["GET", "POST"])
 @login_required
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "report_proposal")
 def report_proposal(proposal_id: int):
     proposal = db.get_or_404(Proposal, proposal_id)
     if not proposal.is_visible_to(current_user):
@@ -250,20 +251,7 @@ def log():
             page=page.page,
             pages=page.pages,
             total=page.total,
-            entries=[
-                {
-                    "id": line.entry.id,
-                    "at": line.entry.created_at.isoformat(),
-                    "moderator": line.entry.moderator.username if line.entry.moderator else None,
-                    "action": line.entry.action,
-                    "target_type": line.entry.target_type,
-                    "target_id": line.entry.target_id,
-                    "target": line.target_label,
-                    "reason": line.entry.reason,
-                    "details": line.entry.details,
-                }
-                for line in lines
-            ],
+            entries=ModerationLogEntrySchema(many=True).dump(lines),
         )
     args = {k: v for k, v in request.args.items() if k != "page"}
     return (

@@ -27,7 +27,17 @@ from ..models.user import username_key
 from ..pagecache import deadlines_passed, visitor_page
 from ..params import parse_int, parse_moment
 from ..permissions import active_member_required, admin_required
-from ..security import rate, safe_next_url
+from ..security import action_limit, rate, safe_next_url
+from ..serializers import (
+    NotificationSchema,
+    ProposalDetailSchema,
+    ProposalSchema,
+    RoundSchema,
+    SupporterSchema,
+    VersionSchema,
+    iso,
+    person,
+)
 from ..services import charts as chart_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
@@ -48,55 +58,25 @@ def _is_member() -> bool:
     return current_user.is_authenticated
 
 
-# --- JSON shapes ----------------------------------------------------------------
+# --- JSON shapes (app.serializers: the same as the API's) --------------------------------
 
 
 def _iso(value: datetime | None) -> str | None:
-    return value.isoformat() + "Z" if value else None
+    return iso(value)
 
 
 def _person(user: User) -> dict:
-    if user.deleted_at is not None:
-        # An anonymised account: "a former member", and no username.
-        return {"username": None, "display_name": user.display_name}
-    return {"username": user.username, "display_name": user.display_name}
+    return person(user)
 
 
 def _round_json(round_, counts: dict | None = None) -> dict:
-    data = {
-        "slug": round_.slug,
-        "title": round_.title,
-        "description": round_.description,
-        "state": round_.state.value,
-        "submission_deadline": _iso(round_.submission_deadline),
-        "cosign_deadline": _iso(round_.cosign_deadline),
-        "threshold": round_.threshold,
-        "url": url_for("proposals.round", slug=round_.slug),
-    }
-    if counts is not None:
-        data["counts"] = counts
-    return data
+    if counts is None:
+        return RoundSchema().dump(round_)
+    return RoundSchema(counts={round_.id: counts}).dump(round_)
 
 
 def _proposal_summary(proposal: Proposal, user) -> dict:
-    data = {
-        "id": proposal.id,
-        "number": proposal.number,
-        "state": proposal.state.value,
-        "supporter_count": proposal.supporter_count,
-        "created_at": _iso(proposal.created_at),
-        "url": url_for("proposals.show", proposal_id=proposal.id),
-    }
-    if not proposal.is_visible_to(user):
-        data.update(hidden=True, hidden_reason=proposal.hidden_reason)
-        return data
-    successor = proposal.successor
-    data.update(
-        title=proposal.title,
-        author=_person(proposal.author),
-        successor=successor.number if successor and successor.is_visible_to(user) else None,
-    )
-    return data
+    return ProposalSchema(viewer=user).dump(proposal)
 
 
 # --- Rounds -----------------------------------------------------------------------
@@ -240,7 +220,7 @@ def close_round(slug):
 
 
 @bp.route("/rounds/<slug>/new", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "submit_proposal")
 @active_member_required
 def submit(slug):
     round_ = svc.get_round(slug)
@@ -286,34 +266,16 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     if visible and proposal.thread.is_visible_to(user):
         view = current_thread_view(proposal.thread)
     if wants_json():
-        data = _proposal_summary(proposal, user)
-        data["round"] = _round_json(proposal.round)
+        data = ProposalDetailSchema(viewer=user).dump(proposal)
         if visible:
-            data.update(
-                body=proposal.body,
-                version=proposal.version,
-                updated_at=_iso(proposal.updated_at),
-                coauthors=[_person(c.user) for c in proposal.accepted_coauthors()],
-                withdrawal=(
-                    {
-                        "at": _iso(proposal.withdrawn_at),
-                        "reason": proposal.withdrawal_reason.value,
-                        "explanation": proposal.withdrawal_explanation,
-                    }
-                    if proposal.withdrawal_reason
-                    else None
-                ),
-                decision_note=proposal.decision_note,
-                cosignature_count=proposal.cosignature_count,
-                predecessors=[p.number for p in preds],
-            )
+            data["predecessors"] = [p.number for p in preds]
         if view is not None:
             data["thread"] = view.as_json(lambda c: url_for("articles.permalink", comment_id=c.id))
         if user is not None and visible:
             data["signed"] = signature is not None
-            data["supporters"] = [
-                {**_person(s.user), "signed_at": _iso(s.signed_at)} for s in supporters
-            ]
+            data["supporters"] = SupporterSchema(many=True).dump(
+                [(s.user, s.signed_at) for s in supporters]
+            )
         return jsonify(data), status
     if withdraw_form is None and proposal.can_withdraw(user):
         withdraw_form = WithdrawForm(formdata=None)
@@ -391,7 +353,7 @@ def show(proposal_id):
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "edit_proposal")
 @active_member_required
 def edit(proposal_id):
     proposal = _proposal_for_author(proposal_id, "edit", Proposal.why_not_edit)
@@ -436,14 +398,14 @@ def _cosign_answer(proposal_id: int, message: str, ok: bool, status: int = 200):
 
 
 @bp.route("/proposals/<int:proposal_id>/cosign", methods=["POST"])
-@limiter.limit(rate("cosign"), methods=["POST"])
+@action_limit("cosign", "cosign")
 @login_required
 def cosign(proposal_id):
     return _change_signature(proposal_id, svc.cosign, "You co-signed {label}. Thank you.")
 
 
 @bp.route("/proposals/<int:proposal_id>/uncosign", methods=["POST"])
-@limiter.limit(rate("cosign"), methods=["POST"])
+@action_limit("cosign", "uncosign")
 @login_required
 def uncosign(proposal_id):
     return _change_signature(
@@ -469,7 +431,7 @@ def _change_signature(proposal_id: int, change, done: str):
 
 
 @bp.route("/proposals/<int:proposal_id>/withdraw", methods=["GET", "POST"])
-@limiter.limit(rate("post"), methods=["POST"])
+@action_limit("post", "withdraw")
 @active_member_required
 def withdraw(proposal_id):
     proposal = _proposal_for_author(proposal_id, "withdraw", Proposal.why_not_withdraw)
@@ -626,10 +588,7 @@ def versions(proposal_id):
     if wants_json():
         return jsonify(
             proposal=proposal.id,
-            versions=[
-                {"number": v.number, "title": v.title, "body": v.body, "at": _iso(v.created_at)}
-                for v in all_versions
-            ],
+            versions=VersionSchema(many=True).dump(all_versions),
             compare={"from": from_n, "to": to_n, "body": body_diff, "title": title_diff},
             errors=errors,
         ), status
@@ -678,7 +637,7 @@ def supporters(proposal_id):
         }
         if members:
             data["authors"] = [_person(u) for u in result.authors]
-            data["signers"] = [{**_person(u), "signed_at": _iso(at)} for u, at in result.signers]
+            data["signers"] = SupporterSchema(many=True).dump(result.signers)
         return jsonify(data), status
     return render_template(
         "proposals/supporters.html",
@@ -711,7 +670,7 @@ def notifications():
     shown = notes.shown_notifications(items[:NOTIFICATIONS_PER_PAGE], current_user)
     if wants_json():
         return jsonify(
-            notifications=[{**n.as_json(), "created_at": _iso(n.created_at)} for n in shown],
+            notifications=NotificationSchema(many=True).dump(shown),
             page=page,
             more=more,
         )

@@ -24,6 +24,7 @@ from ..models import (
     Report,
     WithdrawalReason,
 )
+from ..models.token import ApiToken
 from ..models.user import NO_ADDRESS_DOMAIN, User, normalise_email
 from ..names import FORMER_MEMBER
 from ..timeutil import utcnow
@@ -130,6 +131,9 @@ def export_data(user: User) -> dict:
     notes = db.session.scalars(
         sa.select(Notification).where(Notification.user_id == user.id).order_by(Notification.id)
     ).all()
+    tokens = db.session.scalars(
+        sa.select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id)
+    ).all()
     return {
         "exported_at": _iso(utcnow()),
         "profile": {
@@ -198,6 +202,17 @@ def export_data(user: User) -> dict:
             }
             for n in notes
         ],
+        # The API tokens' names and uses; never their secrets or hashes.
+        "api_tokens": [
+            {
+                "name": t.name,
+                "scope": t.scope.value,
+                "created_at": _iso(t.created_at),
+                "last_used_at": _iso(t.last_used_at),
+                "revoked_at": _iso(t.revoked_at),
+            }
+            for t in tokens
+        ],
     }
 
 
@@ -257,6 +272,12 @@ def delete_account(
     user.suspension_reason = None
     user.deleted_at = now or utcnow()
     accounts.end_sessions(user)
+    # Its API tokens end with it (app.services.tokens refuses a deleted account's too).
+    db.session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=user.deleted_at)
+    )
     db.session.flush()
     return removed
 

@@ -155,7 +155,13 @@ class ThreadView:
         return None if comment.author.deleted_at is not None else comment.author.username
 
     def as_json(self, comment_url=None) -> dict:
-        """The page as plain data (JSON view of a thread page): what the HTML shows."""
+        """The page as plain data (JSON view of a thread page): what the HTML shows.
+
+        The thread and each comment go through the API's serializers (app.serializers).
+        """
+        from ..serializers import CommentSchema, ThreadSchema
+
+        viewer = _viewer_stub(self.is_moderator)
         items = []
         for entry in self.entries:
             if entry.is_fold:
@@ -167,36 +173,17 @@ class ThreadView:
                     }
                 )
                 continue
-            c = entry.comment
-            shows = c.shows_text_to(_viewer_stub(self.is_moderator))
-            author = self.author_of(c)
-            items.append(
-                {
-                    "id": c.id,
-                    "parent_id": c.parent_id,
-                    "depth": c.depth,
-                    "author": author,
-                    "username": self.username_of(c),
-                    "verified": c.is_verified if author is not None else None,
-                    "replying_to": (
-                        {"id": entry.replying_to_id, "name": entry.replying_to_name}
-                        if entry.replying_to_id
-                        else None
-                    ),
-                    "status": c.status.value,
-                    "pinned": c.pinned,
-                    "body": c.body if shows else None,
-                    "hidden_reason": c.hidden_reason if c.status == CommentStatus.hidden else None,
-                    "created_at": c.created_at.isoformat(),
-                    "edited_at": c.edited_at.isoformat() if c.edited_at else None,
-                    "moved_to_thread_id": c.moved_to_thread_id,
-                    "url": comment_url(c) if comment_url else None,
-                }
+            item = CommentSchema(viewer=viewer).dump(entry.comment)
+            item["replying_to"] = (
+                {"id": entry.replying_to_id, "name": entry.replying_to_name}
+                if entry.replying_to_id
+                else None
             )
+            if comment_url:
+                item["url"] = comment_url(entry.comment)
+            items.append(item)
         return {
-            "id": self.thread.id,
-            "state": self.thread.state.value,
-            "comment_count": self.thread.comment_count,
+            **ThreadSchema(viewer=viewer).dump(self.thread),
             "page": self.page,
             "pages": self.pages,
             "top_level_total": self.top_level_total,

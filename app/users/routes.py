@@ -12,6 +12,7 @@ from ..models import moderation as rules
 from ..models.user import username_key
 from ..moderation.forms import ReasonForm, SuspendForm
 from ..moderation.queries import thread_contexts
+from ..serializers import CommentSchema, MemberSchema, ProposalSchema
 from ..urls import comment_url, proposal_url
 from ..visibility import sees_hidden, visible_proposals, visible_threads
 from ..web import page_arg
@@ -60,37 +61,24 @@ def profile(username: str):
     contexts = thread_contexts({c.thread_id for c in comments.items}, viewer)
     if wants_json():
         return jsonify(
-            username=member.username,
-            display_name=member.display_name,
-            role=member.role.value,
-            joined=member.created_at.isoformat(),
+            **MemberSchema().dump(member),
             proposals={
                 "total": proposals.total,
                 "page": proposals.page,
                 "items": [
-                    {
-                        "id": p.id,
-                        "number": p.number,
-                        "title": p.title,
-                        "state": p.state.value,
-                        "round": p.round.slug,
-                        "supporters": p.supporter_count,
-                    }
-                    for p in proposals.items
+                    # "round" and "supporters": the names this page used before the API's.
+                    {**item, "round": p.round.slug, "supporters": p.supporter_count}
+                    for p, item in zip(
+                        proposals.items,
+                        ProposalSchema(many=True).dump(proposals.items),
+                        strict=True,
+                    )
                 ],
             },
             comments={
                 "total": comments.total,
                 "page": comments.page,
-                "items": [
-                    {
-                        "id": c.id,
-                        "thread_id": c.thread_id,
-                        "created_at": c.created_at.isoformat(),
-                        "status": c.status.value,
-                    }
-                    for c in comments.items
-                ],
+                "items": CommentSchema(many=True).dump(comments.items),
             },
         )
     sees_suspension = rules.can_moderate(viewer) or (

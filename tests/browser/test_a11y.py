@@ -48,6 +48,7 @@ def pages_by_role(site) -> dict[str, list[str]]:
             "/search?q=convention",
             "/search?q=zzzznothing",
             f"/unsubscribe/{unsubscribe_token(site.member.id, 'mention')}",
+            "/api/v1/docs",
         ],
         "member": [
             f"/proposals/{opened}",
