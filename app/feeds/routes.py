@@ -4,7 +4,9 @@ Every public feed is built for a visitor (viewer None), whoever asks: a
 feed's address is pasted into readers and shared, so it must never carry
 what only its subscriber may see. The visibility rules are the site's own
 (app.visibility, `Comment.text_visible_clause`, the moderation log's
-`describe_targets`); nothing here decides them again.
+`describe_targets`); nothing here decides them again. An entry's words
+come from the resource's serializer (app/serializers.py), as the API and
+the pages' JSON give them, dumped for that visitor.
 """
 
 from datetime import datetime
@@ -28,14 +30,21 @@ from ..models import (
     User,
 )
 from ..models import moderation as rules
-from ..models.proposal import ProposalState
+from ..models.proposal import ProposalState, proposal_label
 from ..moderation.queries import describe_targets
 from ..names import who_text
+from ..serializers import (
+    CommentSchema,
+    ModerationLogEntrySchema,
+    ProposalDetailSchema,
+    VersionSchema,
+    person,
+)
 from ..services import proposals as svc
 from ..urls import (
+    absolute,
     absolute_url,
     article_url,
-    comment_url,
     proposal_url,
     round_url,
     thread_url,
@@ -47,6 +56,19 @@ from .atom import ATOM_TYPE, FEED_LIMIT, Entry, anchor, atom_response, html_of, 
 
 # Viewer of every public feed: a visitor (see the module's docstring).
 VISITOR = None
+# What a round's entry says of each proposal (no co-authors: one statement each).
+ROUND_ENTRY_FIELDS = ("id", "number", "state", "title", "author", "url", "body")
+
+
+def _named(name: str | None, username: str | None) -> str:
+    """A serialized name as feeds write it: "Ada Lovelace (@ada)", a guest's bare name."""
+    return f"{name} (@{username})" if username else (name or "Anonymous")
+
+
+def _person_text(member: dict | None) -> str:
+    return _named(member["display_name"], member["username"]) if member else ""
+
+
 # The day the moderation log's feed was first served: the date of its tag: id.
 LOG_FEED_SINCE = datetime(2026, 11, 30)
 
@@ -113,21 +135,25 @@ def round_feed(slug):
         .order_by(Proposal.created_at.desc(), Proposal.id.desc())
         .limit(FEED_LIMIT)
     ).all()
-    entries = [
-        Entry(
-            key=f"proposal/{p.id}",
-            at=p.created_at,
-            title=f"{p.label}: {p.title}" + ("" if p.is_open else f" ({p.state.value})"),
-            link=proposal_url(p.id, absolute_url),
-            published=p.created_at,
-            # The last change of its text or state (not of its co-signatures,
-            # which move all day and would bring the entry back every hour).
-            updated=max(t for t in (p.created_at, text_at, p.withdrawn_at, p.decided_at) if t),
-            author=who_text(p.author),
-            content=html_of(p.body),
+    schema = ProposalDetailSchema(viewer=VISITOR, only=ROUND_ENTRY_FIELDS)
+    entries = []
+    for p, text_at in rows:
+        shown = schema.dump(p)
+        state = "" if shown["state"] == ProposalState.open.value else f" ({shown['state']})"
+        entries.append(
+            Entry(
+                key=f"proposal/{shown['id']}",
+                at=p.created_at,
+                title=f"{proposal_label(shown['number'])}: {shown['title']}{state}",
+                link=absolute(shown["url"]),
+                published=p.created_at,
+                # The last change of its text or state (not of its co-signatures,
+                # which move all day and would bring the entry back every hour).
+                updated=max(t for t in (p.created_at, text_at, p.withdrawn_at, p.decided_at) if t),
+                author=_person_text(shown["author"]),
+                content=html_of(shown["body"]),
+            )
         )
-        for p, text_at in rows
-    ]
     return atom_response(
         key=f"round/{round_.id}",
         at=round_.created_at,
@@ -162,22 +188,23 @@ def _version_entries(proposal: Proposal) -> list[Entry]:
     )
     entries = []
     for v in versions:
-        editor = editors.get(v.editor_id) or proposal.author
-        if v.number == 1:
-            title, link = f"Submitted: {v.title}", proposal_url(proposal.id, absolute_url)
+        shown = VersionSchema().dump(v)
+        number = shown["number"]
+        if number == 1:
+            title, link = f"Submitted: {shown['title']}", proposal_url(proposal.id, absolute_url)
         else:
-            title = f"Version {v.number}: {v.title}"
-            link = versions_url(proposal.id, absolute_url, **{"from": v.number - 1, "to": v.number})
+            title = f"Version {number}: {shown['title']}"
+            link = versions_url(proposal.id, absolute_url, **{"from": number - 1, "to": number})
         entries.append(
             Entry(
-                key=f"proposal/{proposal.id}/version/{v.number}",
+                key=f"proposal/{proposal.id}/version/{number}",
                 at=v.created_at,
                 title=title,
                 link=link,
                 published=v.created_at,
                 updated=v.created_at,
-                author=who_text(editor),
-                content=html_of(v.body),
+                author=_person_text(person(editors.get(v.editor_id) or proposal.author)),
+                content=html_of(shown["body"]),
             )
         )
     return entries
@@ -254,19 +281,23 @@ def _comment_entries(thread) -> list[Entry]:
         .order_by(Comment.created_at.desc(), Comment.id.desc())
         .limit(FEED_LIMIT)
     ).all()
+    schema = CommentSchema(viewer=VISITOR)
     entries = []
     for c in comments:
-        name = who_text(c) + ("" if c.is_verified else " (not verified)")
+        shown = schema.dump(c)
+        name = _named(shown["author"], shown["username"])
+        if not shown["verified"]:
+            name += " (not verified)"
         entries.append(
             Entry(
-                key=f"comment/{c.id}",
+                key=f"comment/{shown['id']}",
                 at=c.created_at,
-                title=f"{'Reply' if c.parent_id else 'Comment'} by {name}",
-                link=comment_url(c.id, absolute_url),
+                title=f"{'Reply' if shown['parent_id'] else 'Comment'} by {name}",
+                link=absolute(shown["url"]),
                 published=c.created_at,
                 updated=c.edited_at or c.created_at,
                 author=name,
-                content=html_of(c.body),
+                content=html_of(shown["body"]),
             )
         )
     return entries
@@ -361,24 +392,25 @@ def moderation_log_feed():
         .limit(FEED_LIMIT)
     ).all()
     entries = []
+    schema = ModerationLogEntrySchema()
     for line in describe_targets(actions, VISITOR, absolute_url):
-        action = line.entry
-        label = rules.ACTION_LABELS.get(action.action, action.action)
+        action, shown = line.entry, schema.dump(line)
+        label = rules.ACTION_LABELS.get(shown["action"], shown["action"])
         by = ""
-        if action.affected_user and action.target_type != "user":
+        if action.affected_user and shown["target_type"] != "user":
             by = f", by {who_text(action.affected_user)}"
-        on = paragraph("On ", anchor(line.target_label, line.target_url), by)
-        details = paragraph(f"({action.details})") if action.details else ""
+        on = paragraph("On ", anchor(shown["target"], line.target_url), by)
+        details = paragraph(f"({shown['details']})") if shown["details"] else ""
         entries.append(
             Entry(
-                key=f"moderation/{action.id}",
+                key=f"moderation/{shown['id']}",
                 at=action.created_at,
-                title=f"{_acted_by(action)} {label}: {line.target_label}",
+                title=f"{_acted_by(action)} {label}: {shown['target']}",
                 link=line.target_url or absolute_url("moderation.log", _anchor=f"log-{action.id}"),
                 published=action.created_at,
                 updated=action.created_at,
                 author=_acted_by(action),
-                content=on + details + paragraph(f"Reason: {action.reason}"),
+                content=on + details + paragraph(f"Reason: {shown['reason']}"),
             )
         )
     return atom_response(
