@@ -370,6 +370,41 @@ def test_an_unconfirmed_or_deleted_member_is_not_found(client, make_user):
     assert client.get("/api/v1/members/HERE").get_json()["username"] == "here"
 
 
+def test_members_are_listed_for_members_only_without_the_unconfirmed_or_deleted(
+    client, make_user, token_for
+):
+    reader = make_user("reader")
+    make_user("ghost", email_confirmed_at=None)
+    make_user("gone", deleted_at=utcnow())
+    make_user("here")
+    assert_problem(client.get("/api/v1/members"), 401)
+    body = client.get("/api/v1/members", headers=bearer(token_for(reader, "read"))).get_json()
+    names = [m["username"] for m in body["items"]]
+    assert names == ["reader", "here"]
+    assert set(body["items"][0]) >= {"username", "display_name", "url"}
+
+
+def test_threads_are_listed_as_their_pages_show_them(
+    db, client, make_user, make_article, make_proposal, token_for
+):
+    from app.services import moderation as mod
+
+    moderator = make_user("mo", role=Role.moderator)
+    shown = make_article().thread
+    hidden = make_article().thread
+    hidden.state = ThreadState.hidden
+    proposal = make_proposal()
+    of_hidden_proposal = proposal.thread
+    mod.hide_proposal(proposal, moderator, "Needs a check")
+    db.session.commit()
+
+    def ids(headers=None) -> set:
+        return {t["id"] for t in client.get("/api/v1/threads", headers=headers).get_json()["items"]}
+
+    assert shown.id in ids() and hidden.id not in ids() and of_hidden_proposal.id not in ids()
+    assert {shown.id, hidden.id, of_hidden_proposal.id} <= ids(bearer(token_for(moderator)))
+
+
 # --- Paging and errors ---------------------------------------------------------------------
 
 

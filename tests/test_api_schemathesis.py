@@ -89,6 +89,8 @@ def _known_cases(ids: dict) -> list[tuple[str, dict]]:
     slug = {"slug": "round-one"}
     return [
         (f"GET {P}/rounds", {"query": {"limit": 1}}),
+        (f"GET {P}/threads", {"query": {"limit": 2}}),
+        (f"GET {P}/members", {"query": {"limit": 2}}),
         (f"GET {P}/rounds/{{slug}}", {"path_parameters": slug}),
         (f"GET {P}/rounds/{{slug}}/proposals", {"path_parameters": slug}),
         (

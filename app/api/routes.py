@@ -54,6 +54,7 @@ from ..services import moderation as moderation_svc
 from ..services import notifications as notes
 from ..services import proposals as svc
 from ..services.threads import visible_clause as visible_comments
+from ..visibility import visible_threads
 from . import blp
 from .auth import member_required, write_required
 from .pagination import PageArgs, decode_cursor, page, page_schema
@@ -178,6 +179,8 @@ CommentPage = page_schema(CommentSchema, "CommentPage")
 ArticlePage = page_schema(ArticleSchema(brief=True), "ArticlePage")
 NotificationPage = page_schema(NotificationSchema, "NotificationPage")
 LogPage = page_schema(ModerationLogEntrySchema, "ModerationLogPage")
+ThreadPage = page_schema(ThreadSchema, "ThreadPage")
+MemberPage = page_schema(MemberSchema, "MemberPage")
 
 
 # --- Rounds and proposals -----------------------------------------------------------------
@@ -401,6 +404,16 @@ def _visible_comment(comment_id: int) -> Comment:
     return comment
 
 
+@blp.route("/threads")
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, ThreadPage)
+def list_threads(args):
+    """The threads you may see (articles', proposals', moved sub-threads'), oldest first."""
+    stmt = sa.select(Thread).where(visible_threads(_viewer()))
+    rows = db.session.scalars(_keyset(stmt, [(Thread.id, False)], (int,), args)).all()
+    return page(list(rows), args["limit"], lambda t: [t.id])
+
+
 @blp.route("/threads/<int:thread_id>")
 @blp.response(200, ThreadSchema)
 def get_thread(thread_id):
@@ -518,6 +531,20 @@ def get_article(slug):
     if article is None or not article.thread.is_visible_to(_viewer()):
         raise NotFound("There is no article at this address.")
     return article
+
+
+@blp.route("/members")
+@member_required
+@blp.arguments(PageArgs, location="query")
+@blp.response(200, MemberPage)
+def list_members(args):
+    """Members in the order they joined (confirmed accounts; deleted ones are left out).
+
+    For members only, as there is no public list of members on the site.
+    """
+    stmt = sa.select(User).where(User.email_confirmed_at.is_not(None), User.deleted_at.is_(None))
+    rows = db.session.scalars(_keyset(stmt, [(User.id, False)], (int,), args)).all()
+    return page(list(rows), args["limit"], lambda u: [u.id])
 
 
 @blp.route("/members/<username>")
