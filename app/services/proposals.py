@@ -153,13 +153,22 @@ def _lock_select() -> sa.Select:
 
 @functools.cache
 def _bump_update() -> sa.Update:
+    # On the table, not the entity: a plain UPDATE needs none of the ORM's
+    # bulk-update machinery (a third of a co-sign's time in it), and the
+    # row version's onupdate is the column's own.
+    proposals = Proposal.__table__
     return (
-        sa.update(Proposal)
-        .where(Proposal.id == sa.bindparam("proposal_id"))
-        .values(supporter_count=Proposal.supporter_count + sa.bindparam("delta"))
-        .returning(Proposal.supporter_count, Proposal.row_version)
-        .execution_options(synchronize_session=False)
+        sa.update(proposals)
+        .where(proposals.c.id == sa.bindparam("proposal_id"))
+        .values(supporter_count=proposals.c.supporter_count + sa.bindparam("delta"))
+        .returning(proposals.c.supporter_count, proposals.c.row_version)
     )
+
+
+@functools.cache
+def _insert(model) -> sa.Insert:
+    """A plain INSERT into the model's table (no unit of work for a row nobody reads back)."""
+    return sa.insert(model.__table__)
 
 
 @functools.cache
@@ -415,7 +424,7 @@ def edit_proposal(
     return version
 
 
-def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosignature:
+def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
     """Co-sign an open proposal, once; the count goes up by one in SQL.
 
     The proposal's row is locked first, so a withdrawal, hiding or closing
@@ -429,15 +438,12 @@ def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> Cosi
     reason = proposal.why_not_cosign(actor, active_cosignature(proposal, actor) is not None, now)
     if reason:
         raise InvalidState(reason)
-    signature = Cosignature(
-        proposal_id=proposal.id, user_id=actor.id, signed_at=now, version_signed=proposal.version
+    row = {"proposal_id": proposal.id, "user_id": actor.id}
+    db.session.execute(
+        _insert(Cosignature), {**row, "signed_at": now, "version_signed": proposal.version}
     )
-    db.session.add(signature)
-    db.session.add(
-        CosignEvent(proposal_id=proposal.id, user_id=actor.id, kind=CosignEventKind.sign, at=now)
-    )
+    db.session.execute(_insert(CosignEvent), {**row, "kind": CosignEventKind.sign, "at": now})
     _bump(proposal, 1)
-    return signature
 
 
 def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
@@ -459,9 +465,8 @@ def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> No
     ).rowcount
     if not ended:
         raise InvalidState("You have not co-signed this proposal.")
-    db.session.add(
-        CosignEvent(proposal_id=proposal.id, user_id=actor.id, kind=CosignEventKind.unsign, at=now)
-    )
+    row = {"proposal_id": proposal.id, "user_id": actor.id}
+    db.session.execute(_insert(CosignEvent), {**row, "kind": CosignEventKind.unsign, "at": now})
     _bump(proposal, -1)
     db.session.flush()
 
