@@ -5,8 +5,8 @@ the real commands (`flask db upgrade`, `flask seed --demo`, `flask users
 create`), adds what the demo leaves out for a moderation page (a few
 comments and open reports, and a threshold of 100 on the demo round so the
 bars show their mark), serves the app with a real WSGI server on
-127.0.0.1, and drives Chromium over the home, round, proposal, article and
-moderation pages at desktop (1280 px) and phone (360 px) widths, in the
+127.0.0.1, and drives Chromium over the home, round, proposal, article,
+moderation, search and API reference pages at desktop (1280 px) and phone (360 px) widths, in the
 light scheme and, for the desktop, the dark one. PNGs go to docs/screenshots/.
 
     .venv/bin/python scripts/screenshots.py [--out docs/screenshots] [--only home,round]
@@ -148,6 +148,8 @@ def shoot(base: str, out: Path, only: set[str] | None) -> list[Path]:
                 ("proposal", MEMBER, "/proposals/7"),
                 ("article", MEMBER, "/articles/us-socialist-organisation-implodes"),
                 ("moderation", MODERATOR, "/moderation/queue"),
+                ("search", MODERATOR, "/search?q=dissolve"),
+                ("api", MODERATOR, "/api/v1/docs"),
             ]
             signed_in = None
             for name, user, url in shots:

@@ -4,9 +4,19 @@ No script and no CDN: the page lists every operation with its parameters,
 request body and answers, and every schema with its properties.
 """
 
+import re
+
 from flask import Blueprint, render_template
+from markupsafe import Markup, escape
 
 bp = Blueprint("api_docs", __name__)
+
+
+@bp.app_template_filter("code_spans")
+def code_spans(text: str | None) -> Markup:
+    """The docstrings' `code` as <code>, everything else escaped."""
+    escaped = str(escape(text or ""))
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped))  # nosec B704 - escaped first
 
 
 def _ref_name(schema: dict | None) -> str | None:
