@@ -43,6 +43,7 @@ from ..models import (
 )
 from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN
 from ..models.user import username_key
+from ..visibility import sees_hidden
 from . import search_query as q
 
 KINDS = ("proposal", "comment", "article")
@@ -168,45 +169,23 @@ class _Engine:
 
         With `floor`, only the matches with a greater id (see `floor()`).
         """
-        table = _TABLES[kind]
-        params = {"q": self._param}
-        if self.dialect == "sqlite":
-            fts = BY_TABLE[table].fts
-            score = "-rank" if sort == "relevance" else "rowid"
-            order = "rank" if sort == "relevance" else "rowid DESC"
-            sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
-            id_column = "rowid"
-        elif self.recent_only(sort, limit, floor):
-            sql = (
-                f"SELECT id, id AS score FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "  # nosec B608
-                f"ORDER BY id DESC LIMIT :recent) AS recent "
-                f"WHERE {SEARCH_COLUMN} @@ {self._tsquery()}"
-            )
+        recent = self.recent_only(sort, limit, floor)
+        stmt = _matches_text(
+            self.dialect, self.expression is not None, kind, sort,
+            limit is not None, floor is not None, recent,
+        )  # fmt: skip
+        return stmt.bindparams(**self.params(limit, floor, recent))
+
+    def params(self, limit: int | None, floor: int | None, recent: bool) -> dict:
+        """The values `_matches_text` binds."""
+        params: dict = {"q": self._param}
+        if recent:
             params["recent"] = RECENT_ROWS
-            order, id_column = "id DESC", "id"
-        else:
-            # Newest first over all matches: `id + 0`, so that no plan walks the
-            # primary key hoping to meet matches (see RECENT_ROWS).
-            score = (
-                f"ts_rank({SEARCH_COLUMN}, {self._tsquery()})" if sort == "relevance" else "id + 0"
-            )
-            order = "score DESC, id DESC" if sort == "relevance" else "score DESC"
-            sql = (
-                f"SELECT id, {score} AS score FROM {table} "  # nosec B608
-                f"WHERE {SEARCH_COLUMN} @@ {self._tsquery()}"
-            )
-            id_column = "id"
         if floor is not None:
-            sql += f" AND {id_column} > :floor"
             params["floor"] = floor
         if limit is not None:
-            sql += f" ORDER BY {order} LIMIT :limit"
             params["limit"] = limit
-        return (
-            sa.text(sql)
-            .bindparams(**params)
-            .columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
-        )
+        return params
 
     def recent_only(self, sort: str, limit: int | None, floor: int | None = None) -> bool:
         """PostgreSQL, newest first, a window: looked for among the newest RECENT_ROWS rows."""
@@ -220,19 +199,8 @@ class _Engine:
         walks its posting list (FTS5) or the primary key (PostgreSQL, for
         common words) newest first and stops there.
         """
-        table = _TABLES[kind]
-        if self.dialect == "sqlite":
-            fts = BY_TABLE[table].fts
-            sql = (
-                f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
-                "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"
-            )
-        else:
-            sql = (
-                f"SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ {self._tsquery()} "  # nosec B608
-                "ORDER BY id DESC LIMIT 1 OFFSET :ranked"
-            )
-        return db.session.scalar(sa.text(sql), {"q": self._param, "ranked": ranked})
+        stmt = _floor_text(self.dialect, self.expression is not None, kind)
+        return db.session.scalar(stmt, {"q": self._param, "ranked": ranked})
 
     def highlights(self, kind: str, ids: list[int]) -> dict[int, tuple[Markup, Markup]]:
         """Highlighted title and snippet of each row, safe to put in a page."""
@@ -266,6 +234,63 @@ class _Engine:
             row[0]: (_marked(row[1] or "", start, stop), _marked(row[2] or "", start, stop))
             for row in rows
         }
+
+
+@functools.cache
+def _matches_text(
+    dialect: str, expression: bool, kind: str, sort: str, limit: bool, floor: bool, recent: bool
+) -> sa.TextClause:
+    """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...)."""
+    table = _TABLES[kind]
+    function = "to_tsquery" if expression else "websearch_to_tsquery"
+    tsquery = f"{function}('{PG_CONFIG}', :q)"
+    if dialect == "sqlite":
+        fts = BY_TABLE[table].fts
+        score = "-rank" if sort == "relevance" else "rowid"
+        order = "rank" if sort == "relevance" else "rowid DESC"
+        sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
+        id_column = "rowid"
+    elif recent:
+        sql = (
+            f"SELECT id, id AS score FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "  # nosec B608
+            f"ORDER BY id DESC LIMIT :recent) AS recent "
+            f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
+        )
+        order, id_column = "id DESC", "id"
+    else:
+        # Newest first over all matches: `id + 0`, so that no plan walks the
+        # primary key hoping to meet matches (see RECENT_ROWS).
+        score = f"ts_rank({SEARCH_COLUMN}, {tsquery})" if sort == "relevance" else "id + 0"
+        order = "score DESC, id DESC" if sort == "relevance" else "score DESC"
+        sql = (
+            f"SELECT id, {score} AS score FROM {table} "  # nosec B608
+            f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
+        )
+        id_column = "id"
+    if floor:
+        sql += f" AND {id_column} > :floor"
+    if limit:
+        sql += f" ORDER BY {order} LIMIT :limit"
+    return sa.text(sql).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
+
+
+@functools.cache
+def _floor_text(dialect: str, expression: bool, kind: str) -> sa.TextClause:
+    """The SQL of `_Engine.floor`, made once per shape."""
+    table = _TABLES[kind]
+    if dialect == "sqlite":
+        fts = BY_TABLE[table].fts
+        sql = (
+            f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+            "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"
+        )
+    else:
+        function = "to_tsquery" if expression else "websearch_to_tsquery"
+        sql = (
+            f"SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ "  # nosec B608
+            f"{function}('{PG_CONFIG}', :q) ORDER BY id DESC LIMIT 1 OFFSET :ranked"
+        )
+    return sa.text(sql)
 
 
 def _marked(text: str, start: str, stop: str) -> Markup:
@@ -347,6 +372,45 @@ def _rows_stmt(kind: str, source, viewer, filters: Filters):
     return stmt
 
 
+class _Seer:
+    """A stand-in for a viewer who sees hidden things: what the SQL visibility clauses ask.
+
+    The clauses depend on nothing else of the viewer (a member who does not
+    see hidden things gets the visitor's clauses), so a statement made with
+    it, or with None, serves every viewer alike.
+    """
+
+    is_authenticated = True
+    is_moderator = True
+    id = 0
+
+
+@functools.cache
+def _window_stmts(
+    dialect: str, expression: bool, kind: str, sort: str, floor: bool, recent: bool, sees: bool
+) -> tuple[sa.Select, sa.Select]:
+    """Step 2 over a window of candidates, and the window's size, made once per shape.
+
+    The values (:q, :limit, :floor, :recent, :need) are bound when run: an
+    unfiltered search builds no statement (building one cost more than
+    running it).
+    """
+    matches = _matches_text(dialect, expression, kind, sort, True, floor, recent).subquery(
+        "matches"
+    )
+    # Each row also says how many candidates the window held.
+    candidates = sa.select(
+        matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
+    ).subquery("cand")
+    rows = (
+        _rows_stmt(kind, candidates, _Seer() if sees else None, Filters())
+        .add_columns(candidates.c.window_rows)
+        .order_by(candidates.c.score.desc(), candidates.c.id.desc())
+        .limit(sa.bindparam("need", type_=sa.Integer))
+    )
+    return rows, sa.select(sa.func.count()).select_from(matches)
+
+
 def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first."""
 
@@ -356,27 +420,20 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
         floor = engine.floor(kind, RANKED_MATCHES) if sort == "relevance" else None
-        matches = engine.matches(kind, sort, window, floor).subquery("matches")
-        # Each row also says how many candidates the window held.
-        candidates = sa.select(
-            matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
-        ).subquery("cand")
-        rows = db.session.execute(
-            _rows_stmt(kind, candidates, viewer, filters)
-            .add_columns(candidates.c.window_rows)
-            .order_by(*order(candidates))
-            .limit(need)
-        ).all()
+        recent = engine.recent_only(sort, window, floor)
+        rows_stmt, count_stmt = _window_stmts(
+            engine.dialect, engine.expression is not None, kind, sort,
+            floor is not None, recent, sees_hidden(viewer),
+        )  # fmt: skip
+        params = engine.params(window, floor, recent)
+        rows = db.session.execute(rows_stmt, {**params, "need": need}).all()
         if len(rows) >= need:
             return rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
         # (A window of the newest rows only says nothing of older matches.)
-        if not engine.recent_only(sort, window, floor):
-            if rows:
-                seen = rows[0].window_rows
-            else:
-                seen = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
+        if not recent:
+            seen = rows[0].window_rows if rows else db.session.scalar(count_stmt, params)
             if seen < window:
                 return rows
     everything = engine.matches(kind, sort, None).subquery("cand")
