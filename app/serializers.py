@@ -12,8 +12,6 @@ built by app.urls' named links (as paths).
 
 from datetime import datetime
 
-from flask import has_request_context
-from flask_login import current_user
 from marshmallow import Schema, fields, post_dump
 
 from .models.thread import CommentStatus
@@ -28,15 +26,9 @@ from .urls import (
     thread_url,
 )
 from .visibility import can_see_proposal, sees_hidden
+from .web import request_viewer
 
 _UNSET = object()
-
-
-def request_viewer():
-    """The member the current request acts for, or None (a visitor, or no request)."""
-    if not has_request_context() or not current_user.is_authenticated:
-        return None
-    return current_user._get_current_object()
 
 
 def iso(value: datetime | None) -> str | None:

@@ -1,11 +1,28 @@
 """Small helpers every blueprint's views share."""
 
+from flask import has_request_context
+from flask_login import current_user
 from werkzeug.routing import IntegerConverter
 
 from .models.types import db_id
 from .params import DB_INT_MAX, int_arg, page_arg
 
-__all__ = ["DB_INT_MAX", "DbIntConverter", "date_arg", "db_id", "int_arg", "page_arg"]
+__all__ = [
+    "DB_INT_MAX",
+    "DbIntConverter",
+    "date_arg",
+    "db_id",
+    "int_arg",
+    "page_arg",
+    "request_viewer",
+]
+
+
+def request_viewer():
+    """The member the current request acts for, or None (a visitor, or no request)."""
+    if not has_request_context() or not current_user.is_authenticated:
+        return None
+    return current_user._get_current_object()
 
 
 class DbIntConverter(IntegerConverter):

@@ -55,13 +55,10 @@ from ..services import notifications as notes
 from ..services import proposals as svc
 from ..services.threads import visible_clause as visible_comments
 from ..visibility import visible_threads
+from ..web import request_viewer as _viewer
 from . import blp
 from .auth import member_required, write_required
 from .pagination import PageArgs, decode_cursor, page, page_schema
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _commit(action):

@@ -34,6 +34,7 @@ from ..services.threads import (
     thread_view,
 )
 from ..web import DB_INT_MAX, int_arg, page_arg
+from ..web import request_viewer as _viewer
 from . import bp
 from .forms import CommentForm, EditCommentForm, GuestCommentForm
 
@@ -41,10 +42,6 @@ ARTICLES_PER_PAGE = 30
 # Ids are 32-bit integers on PostgreSQL: a bigger one is unknown, not an error.
 # How many of a visitor's own pending comments the session remembers.
 PENDING_REMEMBERED = 20
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def own_pending_ids() -> frozenset:

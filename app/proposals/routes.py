@@ -44,14 +44,11 @@ from ..services import proposals as svc
 from ..services import search as search_svc
 from ..visibility import sees_hidden
 from ..web import db_id, page_arg
+from ..web import request_viewer as _user
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
 
 NOTIFICATIONS_PER_PAGE = 50
-
-
-def _user():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _is_member() -> bool:

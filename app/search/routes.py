@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from flask import jsonify, render_template, request, url_for
-from flask_login import current_user
 
 from ..errors import wants_json
 from ..models import ProposalState
@@ -13,11 +12,8 @@ from ..services import proposals as proposal_svc
 from ..services import search as svc
 from ..services.search_query import clean
 from ..web import date_arg, page_arg
+from ..web import request_viewer as _viewer
 from . import bp
-
-
-def _viewer():
-    return current_user._get_current_object() if current_user.is_authenticated else None
 
 
 def _args() -> dict:
