@@ -7,7 +7,12 @@ from flask import Flask
 
 from config import DEFAULT_SECRET_KEY, Config, config_from_env
 
-from .database import configure_sqlite, engine_options, ensure_sqlite_directory
+from .database import (
+    configure_postgresql,
+    configure_sqlite,
+    engine_options,
+    ensure_sqlite_directory,
+)
 from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .fragments import init_fragment_cache
@@ -70,6 +75,8 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
+        elif db.engine.dialect.name == "postgresql":
+            configure_postgresql(db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     limiter.init_app(app)
@@ -150,12 +157,11 @@ def _register_template_helpers(app: Flask) -> None:
     def inject_globals():
         from flask_login import current_user
 
-        from .services.notifications import unread_count
         from .visibility import proposal_name
 
         unread = 0
         if current_user.is_authenticated:
-            unread = unread_count(current_user)
+            unread = current_user.unread_notifications
         return {
             "now": utcnow(),
             # The one visibility rule, for templates: "Proposal 7: Title" or "(hidden)".
@@ -167,11 +173,15 @@ def _register_template_helpers(app: Flask) -> None:
 
 @login_manager.user_loader
 def load_user(user_id: str):
+    from sqlalchemy.orm import undefer
+
     from .models import User
+
     parsed = User.parse_id(user_id)
     if parsed is None:
         return None
-    user = db.session.get(User, parsed[0])
+    # The header's unread badge comes in the same statement.
+    user = db.session.get(User, parsed[0], options=[undefer(User.unread_notifications)])
     if user is None or user.session_version != parsed[1]:
         return None
     return user

@@ -14,6 +14,8 @@ and run beside the writer.
 
 PostgreSQL: the pool checks a connection before lending it
 (`pool_pre_ping`, set in config.py), so a restarted server costs no request.
+Requests of safe methods read in autocommit (`configure_postgresql`); the
+others, and everything outside a request, run in transactions.
 """
 
 import contextlib
@@ -108,6 +110,31 @@ def begin_immediate(dbapi_connection: sqlite3.Connection, timeout_s: float) -> N
             pause = min(pause * 1.5, 0.002)
     finally:
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
+
+
+def configure_postgresql(engine: sa.Engine) -> None:
+    """Requests of safe methods (GET, HEAD, OPTIONS) read in autocommit.
+
+    Measured need (docs/performance.md, "PostgreSQL readers"): psycopg's
+    rollback() forgets every prepared statement of the connection and sends
+    DEALLOCATE ALL, and a request that only read ends with a rollback. So no
+    statement ever stayed prepared from one request to the next: each was
+    parsed and planned again (a proposal with its round, author, successor,
+    thread and co-authors: 4.4 ms a request; 1 ms prepared), after a BEGIN
+    and before a ROLLBACK and a DEALLOCATE ALL, three round trips. In
+    autocommit there is no BEGIN, and nothing to roll back, so psycopg keeps
+    the statements it prepared (after `prepare_threshold` runs) and
+    PostgreSQL their plans. What a reading page sees does not change:
+    PostgreSQL's READ COMMITTED gives each statement its own snapshot inside
+    a transaction too. A write made by a safe request (an API token's last
+    use) commits on its own, as one statement.
+    """
+
+    @sa.event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection, _record, _proxy) -> None:
+        dbapi_connection.autocommit = (
+            has_request_context() and request.method in SAFE_METHODS
+        )
 
 
 def engine_options(app: Flask) -> dict:

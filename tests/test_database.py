@@ -174,3 +174,45 @@ def test_a_waiting_writer_starts_as_soon_as_the_lock_is_free(db):
         holder.execute("ROLLBACK")
         holder.close()
         waiter.close()
+
+
+# --- PostgreSQL: safe requests read in autocommit (app/database.py) ---------------------
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("method, autocommit", [("GET", True), ("HEAD", True), ("POST", False)])
+def test_postgresql_safe_requests_read_in_autocommit(app, db, method, autocommit):
+    with app.test_request_context("/", method=method):
+        assert db.session.connection().connection.driver_connection.autocommit is autocommit
+        db.session.remove()
+    # Outside requests (CLI, the mail worker, tests) everything is a transaction.
+    assert db.session.connection().connection.driver_connection.autocommit is False
+    db.session.remove()
+
+
+@pytest.mark.postgresql_only
+def test_postgresql_keeps_a_pages_prepared_statements_from_one_request_to_the_next(
+    app, client, db, make_proposal
+):
+    """psycopg's rollback() drops every prepared statement (DEALLOCATE ALL); a
+    reading request ends with none, so the statements psycopg prepared stay."""
+    proposal_id = make_proposal().id
+    db.session.commit()
+    db.session.remove()
+    used = []
+
+    def on_checkout(dbapi_connection, *_):
+        used.append(dbapi_connection)
+
+    sa.event.listen(db.engine, "checkout", on_checkout)
+    try:
+        for n in range(8):  # more than psycopg's prepare_threshold (5) runs
+            # A query string of its own each time: no visitor's page cache.
+            assert client.get(f"/proposals/{proposal_id}?n={n}").status_code == 200
+            db.session.remove()  # the request's end, as outside the tests' app context
+    finally:
+        sa.event.remove(db.engine, "checkout", on_checkout)
+    last = used[-1]
+    assert last.prepare_threshold < 8 and last.pgconn.transaction_status == 0  # idle
+    prepared = last.execute("SELECT statement FROM pg_prepared_statements").fetchall()
+    assert any("FROM proposals" in statement for (statement,) in prepared), prepared

@@ -192,3 +192,51 @@ def test_a_never_preference_keeps_the_notification_in_app_without_mail(
         sa.select(Notification.mail_state).where(Notification.user_id == alice.id)
     ) is None
     assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMail)) == 0
+
+
+# --- What a member's pages ask of the database ------------------------------------------
+
+
+def test_the_unread_badge_comes_with_the_member_in_one_statement(
+    client, auth, db, make_user, query_counter
+):
+    member = make_user()
+    for n in range(2):
+        notes.notify(member, "test", f"News {n}")
+    db.session.commit()
+    auth.login(member)
+    db.session.remove()
+    with query_counter() as counted:
+        page = client.get("/no-such-page").get_data(as_text=True)
+    # The member's row and the count: one statement for any page's header.
+    assert counted.count == 1, counted.statements
+    assert 'aria-label="2 unread"' in page
+    # Read: the badge goes at once (the count is asked again, not kept).
+    client.post("/notifications/read")
+    assert "unread" not in client.get("/no-such-page").get_data(as_text=True)
+    notes.notify(member.id, "test", "News 3")
+    db.session.commit()
+    assert 'aria-label="1 unread"' in client.get("/no-such-page").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("target", ["proposal", "thread"])
+def test_a_follow_button_asks_one_statement(db, make_user, make_proposal, query_counter, target):
+    """Explicit follow rows and taking part, read together, for each button."""
+    proposal = make_proposal()
+    member = make_user()
+    target_id = proposal.id if target == "proposal" else proposal.thread_id
+    kind = FollowTarget(target)
+    author = proposal.author
+    db.session.commit()
+    author.id, member.id  # loaded again after the commit, before counting  # noqa: B018
+    with query_counter() as counted:
+        # The author takes part in their proposal: following it, not its thread.
+        author_follows = notes.is_following(author, kind, target_id)
+        member_follows = notes.is_following(member, kind, target_id)
+    assert counted.count == 2
+    assert author_follows is (target == "proposal") and member_follows is False
+    notes.set_following(member, target, target_id, True)
+    notes.set_following(author, target, target_id, False)
+    db.session.commit()
+    assert notes.is_following(member, kind, target_id) is True
+    assert notes.is_following(author, kind, target_id) is False

@@ -1,6 +1,7 @@
 """The data model, one module per aggregate."""
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from ..extensions import db
 from . import search_index as _search_schema
@@ -34,6 +35,17 @@ from .token import ApiToken, TokenScope
 from .user import Role, User
 
 _search_schema.listen(db.metadata)
+
+# A member's unread notifications, counted in SQL. Deferred: only the loader
+# of the signed-in member asks for it (app/__init__.py), so the page header's
+# badge comes with the member's own row, one statement for both.
+User.unread_notifications = so.column_property(
+    sa.select(sa.func.count())
+    .where(Notification.user_id == User.id, Notification.read_at.is_(None))
+    .correlate_except(Notification)
+    .scalar_subquery(),
+    deferred=True,
+)
 
 __all__ = [
     "ApiToken",

@@ -320,6 +320,7 @@ def notify(
 
 
 def unread_count(user: User) -> int:
+    """Counted now (the page header reads `User.unread_notifications`, loaded with the member)."""
     return (
         db.session.scalar(
             sa.select(sa.func.count())
@@ -339,7 +340,11 @@ def mark_read(user: User, notification_ids=None) -> int:
     )
     if notification_ids is not None:
         stmt = stmt.where(Notification.id.in_(list(notification_ids)))
-    return db.session.execute(stmt).rowcount
+    changed = db.session.execute(stmt).rowcount
+    if user in db.session:
+        # The badge loaded with the member's row is counted again if asked.
+        db.session.expire(user, ["unread_notifications"])
+    return changed
 
 
 def get_own_notification(user: User, notification_id: int) -> Notification:
@@ -446,49 +451,41 @@ def follow_target(target, target_id: int):
 
 
 @functools.cache
-def _follow_row_select() -> sa.Select:
-    return sa.select(Follow.following).where(
-        Follow.user_id == sa.bindparam("user_id"),
-        Follow.target == sa.bindparam("target"),
-        Follow.target_id == sa.bindparam("target_id"),
+def _following_select(target: FollowTarget) -> sa.Select:
+    """Does the member follow this? One statement: an explicit follow or
+    unfollow row decides; without one, taking part in a proposal follows it
+    (its author, an accepted co-author, an active co-signer)."""
+    user_id, target_id = sa.bindparam("user_id"), sa.bindparam("target_id")
+    explicit = (
+        sa.select(Follow.following)
+        .where(Follow.user_id == user_id, Follow.target == target, Follow.target_id == target_id)
+        .scalar_subquery()
     )
-
-
-@functools.cache
-def _supports_select() -> sa.Select:
-    """SQL: whether a member is among a proposal's supporters (`proposal_supporters`)."""
-    user_id, proposal_id = sa.bindparam("user_id"), sa.bindparam("proposal_id")
-    return sa.select(
-        sa.or_(
-            sa.exists().where(Proposal.id == proposal_id, Proposal.author_id == user_id),
-            sa.exists().where(
-                ProposalCoauthor.proposal_id == proposal_id,
-                ProposalCoauthor.user_id == user_id,
-                ProposalCoauthor.status == CoauthorStatus.accepted,
-            ),
-            sa.exists().where(
-                Cosignature.proposal_id == proposal_id,
-                Cosignature.user_id == user_id,
-                Cosignature.removed_at.is_(None),
-            ),
-        )
+    if target != FollowTarget.proposal:
+        return sa.select(sa.func.coalesce(explicit, sa.false()))
+    takes_part = sa.or_(
+        sa.exists().where(Proposal.id == target_id, Proposal.author_id == user_id),
+        sa.exists().where(
+            ProposalCoauthor.proposal_id == target_id,
+            ProposalCoauthor.user_id == user_id,
+            ProposalCoauthor.status == CoauthorStatus.accepted,
+        ),
+        sa.exists().where(
+            Cosignature.proposal_id == target_id,
+            Cosignature.user_id == user_id,
+            Cosignature.removed_at.is_(None),
+        ),
     )
+    return sa.select(sa.func.coalesce(explicit, takes_part))
 
 
 def is_following(user, target: FollowTarget, target_id: int) -> bool:
-    """An explicit follow or unfollow decides; else taking part in a proposal follows it."""
+    """The follow button's state for this member (False for a visitor)."""
     if user is None or not getattr(user, "is_authenticated", False):
         return False
-    row = db.session.scalar(
-        _follow_row_select(), {"user_id": user.id, "target": target, "target_id": target_id}
+    return bool(
+        db.session.scalar(_following_select(target), {"user_id": user.id, "target_id": target_id})
     )
-    if row is not None:
-        return bool(row)
-    if target == FollowTarget.proposal:
-        return bool(
-            db.session.scalar(_supports_select(), {"user_id": user.id, "proposal_id": target_id})
-        )
-    return False
 
 
 def set_following(user: User, target, target_id: int, following: bool) -> bool:
