@@ -229,6 +229,50 @@ def test_a_proposal_row_shows_every_change_at_once(
     assert f'href="/proposals/{successor.id}">Proposal 2</a>' in withdrawn
 
 
+@pytest.mark.parametrize("viewer", ["member", "moderator"])
+def test_the_supporters_list_shows_every_change_at_once(
+    app, db, fragment_cache, people, make_user, make_round, make_proposal, viewer
+):
+    """The list is a fragment kept under the proposal's row version: co-signs,
+    un-signs, a co-author's answer and a supporter's new name all move it."""
+    round_ = make_round(threshold=3)
+    author = people["author"]
+    proposal = make_proposal(round=round_, author=author, title="Keep the forum")
+    sam, kim = make_user("sam", display_name="Sam Supporter"), make_user("kim", display_name="Kim")
+    page = f"/proposals/{proposal.id}"
+    read = reader(app, people, viewer)
+
+    def names(html: str) -> str:
+        return html.split("data-supporter-list>", 1)[1].split("</ol>", 1)[0]
+
+    assert "Ada Author" in names(read(page)) and "Sam Supporter" not in names(read(page))
+    svc.cosign(proposal, sam)
+    commit(db)
+    assert "Sam Supporter" in names(read(page))
+
+    # A co-signer's new name: the trigger on users moves the proposal (0012).
+    sam.display_name = "Sam Renamed"
+    commit(db)
+    listed = names(read(page))
+    assert "Sam Renamed" in listed and "Sam Supporter" not in listed
+
+    svc.cosign(db.session.get(Proposal, proposal.id), kim)
+    commit(db)
+    assert "Kim" in names(read(page))
+    svc.uncosign(db.session.get(Proposal, proposal.id), kim)
+    commit(db)
+    assert "Kim" not in names(read(page))
+
+    co = make_user("cora", display_name="Cora Coauthor")
+    svc.invite_coauthor(db.session.get(Proposal, proposal.id), author, co)
+    commit(db)
+    assert "Cora Coauthor" not in names(read(page))
+    svc.answer_coauthor_invite(db.session.get(Proposal, proposal.id), co, accept=True)
+    commit(db)
+    line = names(read(page)).split("Cora Coauthor", 1)[1].split("</li>", 1)[0]
+    assert "(co-author)" in line
+
+
 @pytest.mark.parametrize("viewer", VIEWERS)
 def test_the_support_chart_follows_every_co_sign_at_once(
     app, db, fragment_cache, people, make_round, make_proposal, viewer

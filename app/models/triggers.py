@@ -9,7 +9,8 @@ whenever something it shows changes:
 - a proposal inserted or updated (a co-sign too: the count is on the row)
   moves its round's version;
 - a member's new display name moves the threads they commented in and the
-  proposals they wrote or co-author (and so those proposals' rounds).
+  proposals they wrote, co-author or co-sign (and so those proposals'
+  rounds): a proposal's page lists its supporters by name.
 
 Triggers, not application code: every writer is covered, the ORM, Core
 UPDATEs, the bulk seeder and psql alike. The same statements serve the
@@ -44,7 +45,9 @@ SQLITE = [
         WHERE id IN (SELECT thread_id FROM comments WHERE author_id = NEW.id);
         UPDATE proposals SET row_version = row_version + 1
         WHERE author_id = NEW.id
-           OR id IN (SELECT proposal_id FROM proposal_coauthors WHERE user_id = NEW.id);
+           OR id IN (SELECT proposal_id FROM proposal_coauthors WHERE user_id = NEW.id)
+           OR id IN (SELECT proposal_id FROM cosignatures
+                     WHERE user_id = NEW.id AND removed_at IS NULL);
     END""",
 ]
 
@@ -75,7 +78,9 @@ POSTGRESQL = [
         WHERE id IN (SELECT thread_id FROM comments WHERE author_id = NEW.id);
         UPDATE proposals SET row_version = row_version + 1
         WHERE author_id = NEW.id
-           OR id IN (SELECT proposal_id FROM proposal_coauthors WHERE user_id = NEW.id);
+           OR id IN (SELECT proposal_id FROM proposal_coauthors WHERE user_id = NEW.id)
+           OR id IN (SELECT proposal_id FROM cosignatures
+                     WHERE user_id = NEW.id AND removed_at IS NULL);
         RETURN NULL;
     END $$""",
     """CREATE TRIGGER users_touch_named_rows AFTER UPDATE OF display_name ON users

@@ -1,10 +1,11 @@
-"""The proposal row fragment: a proposal's line in its round's table."""
+"""Proposal fragments: a proposal's line in its round's table, and its supporters list."""
 
 from flask_login import current_user
 from markupsafe import Markup
 
 from ..fragments import render_shared
 from ..names import who
+from ..services import proposals as svc
 from . import bp
 
 ROW_TEMPLATE = "proposals/_row.html"
@@ -47,3 +48,22 @@ def proposal_rows(proposals, round_, withdrawn: bool, leader: int) -> list[Marku
         )
 
     return render_shared(ROW_TEMPLATE, proposals, key=key, context=values)
+
+
+def supporters_list(proposal) -> Markup:
+    """The names of the first supporters, a fragment kept until the proposal's row moves.
+
+    Co-signing, un-signing, a co-author's answer and a supporter's new
+    display name all move it (app/models/triggers.py); the list is read
+    only when the fragment is made.
+    """
+    return render_shared(
+        "proposals/_supporters.html",
+        [proposal],
+        key=lambda p: (p.id, p.created_at, p.row_version),
+        context=lambda p: {
+            "proposal": p,
+            "supporters": svc.current_supporters(p, svc.SUPPORTERS_SHOWN),
+            "shown_limit": svc.SUPPORTERS_SHOWN,
+        },
+    )[0]

@@ -47,6 +47,7 @@ from ..web import db_id, page_arg
 from ..web import request_viewer as _user
 from . import bp
 from .forms import NO_SUCCESSOR, DecideForm, InviteForm, ProposalForm, RoundForm, WithdrawForm
+from .fragments import supporters_list
 
 NOTIFICATIONS_PER_PAGE = 50
 
@@ -256,7 +257,6 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
     user = _user()
     signature = svc.active_cosignature(proposal, user)
     visible = proposal.is_visible_to(user)
-    supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN) if user and visible else []
     preds = svc.predecessors(proposal, user)
     # The proposal's own comment thread, as on article pages.
     view = None
@@ -270,6 +270,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
             data["thread"] = view.as_json(lambda c: url_for("articles.permalink", comment_id=c.id))
         if user is not None and visible:
             data["signed"] = signature is not None
+            supporters = svc.current_supporters(proposal, svc.SUPPORTERS_SHOWN)
             data["supporters"] = SupporterSchema(many=True).dump(
                 [(s.user, s.signed_at) for s in supporters]
             )
@@ -286,8 +287,7 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
         visible=visible,
         signature=signature,
         signed=signature is not None,
-        supporters=supporters,
-        shown_limit=svc.SUPPORTERS_SHOWN,
+        supporters_list=supporters_list(proposal) if user and visible else None,
         predecessors=preds,
         withdraw_form=withdraw_form,
         invite_form=invite_form,
