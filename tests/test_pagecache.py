@@ -138,3 +138,19 @@ def test_the_database_moves_a_thread_for_every_change_to_its_comments(
     author.suspension_reason = "not shown on threads"
     db.session.commit()
     assert version() == before
+
+
+def test_the_home_page_is_kept_for_visitors_until_a_row_it_shows_changes(
+    client, db, make_user, make_article, make_comment, make_proposal
+):
+    article = make_article(title="The source")
+    make_proposal(title="Keep the forum")
+    first, second = get(client, "/"), get(client, "/")
+    assert first.headers[CACHE] == "miss" and second.headers[CACHE] == "hit"
+    comment_svc.add_comment(article.thread, make_user(display_name="Nell New"), "A new comment")
+    db.session.commit()
+    again = get(client, "/")
+    assert again.headers[CACHE] == "miss" and "Nell New" in again.get_data(as_text=True)
+    make_proposal(title="Another proposal")
+    db.session.commit()
+    assert "Another proposal" in get(client, "/").get_data(as_text=True)

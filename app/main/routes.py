@@ -4,6 +4,7 @@ from flask import render_template
 from markupsafe import Markup
 
 from ..fragments import cached
+from ..pagecache import visitor_page
 from ..services import home
 from . import bp
 
@@ -21,6 +22,8 @@ def _body() -> Markup:
 
 
 @bp.route("/")
+@visitor_page(home.versions)
 def index():
-    # The same for every viewer: kept until a row it shows changes.
+    # The same for every viewer: kept until a row it shows changes (and for
+    # visitors the whole page, under the same versions).
     return render_template("main/index.html", body=cached("home", home.versions(), _body))
