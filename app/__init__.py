@@ -76,7 +76,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         if db.engine.dialect.name == "sqlite":
             configure_sqlite(db.engine, app.config["SQLITE_BUSY_TIMEOUT"])
         elif db.engine.dialect.name == "postgresql":
-            configure_postgresql(db.engine)
+            configure_postgresql(app, db.engine)
     migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"))
     csrf.init_app(app)
     limiter.init_app(app)

@@ -27,6 +27,8 @@ from pathlib import Path
 import sqlalchemy as sa
 from flask import Flask, has_request_context, request
 
+from .extensions import db
+
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _write_intent: contextvars.ContextVar[bool] = contextvars.ContextVar(
     "plenary_write_intent", default=False
@@ -112,7 +114,7 @@ def begin_immediate(dbapi_connection: sqlite3.Connection, timeout_s: float) -> N
         dbapi_connection.execute(f"PRAGMA busy_timeout = {int(timeout_s * 1000)}")
 
 
-def configure_postgresql(engine: sa.Engine) -> None:
+def configure_postgresql(app: Flask, engine: sa.Engine) -> None:
     """Requests of safe methods (GET, HEAD, OPTIONS) read in autocommit.
 
     Measured need (docs/performance.md, "PostgreSQL readers"): psycopg's
@@ -132,9 +134,18 @@ def configure_postgresql(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "checkout")
     def _on_checkout(dbapi_connection, _record, _proxy) -> None:
-        dbapi_connection.autocommit = (
-            has_request_context() and request.method in SAFE_METHODS
-        )
+        dbapi_connection.autocommit = has_request_context() and request.method in SAFE_METHODS
+
+    @app.teardown_request
+    def _end_reading(_exc) -> None:
+        # The request's autocommit connection goes back to the pool with the
+        # request. Its app context's session ends here anyway; one that
+        # outlives the request (a test's) must not write on it afterwards.
+        session = db.session()
+        if not session.in_transaction():
+            return
+        if session.connection().connection.driver_connection.autocommit:
+            session.commit()
 
 
 def engine_options(app: Flask) -> dict:
