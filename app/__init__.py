@@ -1,5 +1,6 @@
 """Plenary: a forum for an organisation that decides through proposals."""
 
+import functools
 import logging
 
 import sqlalchemy as sa
@@ -171,17 +172,24 @@ def _register_template_helpers(app: Flask) -> None:
         }
 
 
-@login_manager.user_loader
-def load_user(user_id: str):
+@functools.cache
+def _with_badge() -> tuple:
     from sqlalchemy.orm import undefer
 
+    from .models import User
+
+    return (undefer(User.unread_notifications),)
+
+
+@login_manager.user_loader
+def load_user(user_id: str):
     from .models import User
 
     parsed = User.parse_id(user_id)
     if parsed is None:
         return None
     # The header's unread badge comes in the same statement.
-    user = db.session.get(User, parsed[0], options=[undefer(User.unread_notifications)])
+    user = db.session.get(User, parsed[0], options=_with_badge())
     if user is None or user.session_version != parsed[1]:
         return None
     return user

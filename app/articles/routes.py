@@ -1,6 +1,7 @@
 """Articles and the comment routes shared by every thread (article or proposal)."""
 
 import dataclasses
+import functools
 import math
 
 import sqlalchemy as sa
@@ -140,21 +141,36 @@ def index():
     return render_template("articles/index.html", articles=articles, page=page, pages=pages)
 
 
-def _article_versions(slug: str) -> tuple | None:
-    row = db.session.execute(
+# The statements of the article page, built once (building costs more than running).
+@functools.cache
+def _versions_select() -> sa.Select:
+    return (
         sa.select(Article.row_version, Thread.row_version)
         .join(Thread, Thread.id == Article.thread_id)
-        .where(Article.slug == slug)
-    ).first()
+        .where(Article.slug == sa.bindparam("slug"))
+    )
+
+
+@functools.cache
+def _article_select() -> sa.Select:
+    return (
+        sa.select(Article)
+        .where(Article.slug == sa.bindparam("slug"))
+        .options(so.joinedload(Article.thread))
+    )
+
+
+def _article_versions(slug: str) -> tuple | None:
+    row = db.session.execute(_versions_select(), {"slug": slug}).first()
     return None if row is None else tuple(row)
 
 
 @bp.route("/articles/<slug>")
 @visitor_page(_article_versions)
 def show(slug):
-    article = db.first_or_404(
-        sa.select(Article).where(Article.slug == slug).options(so.joinedload(Article.thread))
-    )
+    article = db.session.execute(_article_select(), {"slug": slug}).scalar_one_or_none()
+    if article is None:
+        abort(404)
     view = current_thread_view(_visible_thread_or_404(article.thread), article)
     if wants_json():
         return jsonify(article=_article_json(article), thread=view.as_json(_permalink))

@@ -1,6 +1,7 @@
 """Rounds, proposals, co-signing, history and notifications."""
 
 import difflib
+import functools
 from datetime import datetime
 
 import sqlalchemy as sa
@@ -114,12 +115,15 @@ def new_round():
     return render_template("proposals/round_form.html", form=form), status
 
 
+@functools.cache
+def _round_versions_select() -> sa.Select:
+    return sa.select(Round.row_version, Round.submission_deadline, Round.cosign_deadline).where(
+        Round.slug == sa.bindparam("slug")
+    )
+
+
 def _round_versions(slug: str) -> tuple | None:
-    row = db.session.execute(
-        sa.select(Round.row_version, Round.submission_deadline, Round.cosign_deadline).where(
-            Round.slug == slug
-        )
-    ).first()
+    row = db.session.execute(_round_versions_select(), {"slug": slug}).first()
     return None if row is None else (row[0], *deadlines_passed(row[1], row[2]))
 
 
@@ -327,8 +331,9 @@ def _proposal_for_author(proposal_id: int, verb: str, why_not) -> Proposal:
     return proposal
 
 
-def _proposal_versions(proposal_id: int) -> tuple | None:
-    row = db.session.execute(
+@functools.cache
+def _proposal_versions_select() -> sa.Select:
+    return (
         sa.select(
             Proposal.row_version,
             Round.row_version,
@@ -338,8 +343,12 @@ def _proposal_versions(proposal_id: int) -> tuple | None:
         )
         .join(Round, Round.id == Proposal.round_id)
         .join(Thread, Thread.id == Proposal.thread_id)
-        .where(Proposal.id == proposal_id)
-    ).first()
+        .where(Proposal.id == sa.bindparam("proposal_id"))
+    )
+
+
+def _proposal_versions(proposal_id: int) -> tuple | None:
+    row = db.session.execute(_proposal_versions_select(), {"proposal_id": proposal_id}).first()
     return None if row is None else (*row[:3], *deadlines_passed(row[3], row[4]))
 
 
