@@ -456,10 +456,10 @@ def test_newest_finds_matches_older_than_the_recent_rows(
     assert [h.id for h in result.hits] == newest and result.has_more
 
 
-def test_a_word_rarer_than_the_window_is_found_newest_first_in_one_statement(
+def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
     make_thread, make_comment, db, backend
 ):
-    """Fewer matches than the window: all of them, sorted, in one statement. PostgreSQL
+    """Fewer matches than the page needs: all of them, sorted, in one statement. PostgreSQL
     asks its index first and walks none of the newest rows (RECENT_ROWS) for them."""
     thread = make_thread()
     for i in range(20):

@@ -65,9 +65,10 @@ RANKED_MATCHES = 2_000
 # cannot tell a rare word from one in 0.5% of rows): 1,000,000 comments read
 # for one match. So a window of the newest matches is found in the first of
 # three ways that gives it:
-# 1. the index is asked for as many matches as the window holds, in no order
-#    (a bitmap scan for a rare word; for a common one the planner may scan
-#    rows until it has them): fewer than that are all the matches, sorted;
+# 1. the index is asked for as many matches as the page needs, in no order
+#    (a bitmap scan for a rare word; for a common one the planner scans rows
+#    until it has them, each unpacking its vector: hence the page, not the
+#    window): fewer than that are all the matches, sorted;
 # 2. otherwise the newest RECENT_ROWS rows are walked backwards (the primary
 #    key), which stops as soon as the window is full: a common word;
 # 3. when they do not fill it (a word common only long ago), all the matches
@@ -181,11 +182,14 @@ class _Engine:
         )  # fmt: skip
         return stmt.bindparams(**self.params(limit, floor, newest))
 
-    def params(self, limit: int | None, floor: int | None, newest: bool) -> dict:
-        """The values `_matches_text` binds."""
+    def params(
+        self, limit: int | None, floor: int | None, newest: bool, need: int | None = None
+    ) -> dict:
+        """The values `_matches_text` binds (`need`: the rows the page needs, else `limit`)."""
         params: dict = {"q": self._param}
         if newest:
             params["recent"] = RECENT_ROWS
+            params["cap"] = need or limit
         if floor is not None:
             params["floor"] = floor
         if limit is not None:
@@ -257,7 +261,7 @@ def _matches_text(
         id_column = "rowid"
     elif newest:
         # Ways 1 and 2 of RECENT_ROWS in one statement: the walk runs only
-        # when the index gave a full window (PostgreSQL checks the condition
+        # when the index gave a full :cap (PostgreSQL checks the condition
         # once, before it runs the branch). `seen` says how many matches the
         # window stands for: all of them (way 1), or a full window after a
         # walk, which says nothing of older matches: `_find` then reads them
@@ -267,10 +271,10 @@ def _matches_text(
             # B608 (SQL from strings): names are module constants; the words are bound (:q)
             f"WITH {_indexed_cte(table, tsquery)} "  # nosec B608
             f"SELECT id, id AS score, seen FROM ("
-            f"SELECT id, count(*) OVER () AS seen FROM indexed WHERE {_INDEXED} < :limit "
+            f"SELECT id, count(*) OVER () AS seen FROM indexed WHERE {_INDEXED} < :cap "
             f"UNION ALL (SELECT id, :limit FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
             f"ORDER BY id DESC LIMIT :recent) AS recent "
-            f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :limit "
+            f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
             f"ORDER BY id DESC LIMIT :limit)) AS newest"
         )
         order, id_column = "id DESC", "id"
@@ -298,11 +302,11 @@ _INDEXED = "(SELECT count(*) FROM indexed)"
 
 
 def _indexed_cte(table: str, tsquery: str) -> str:
-    """PostgreSQL: up to :limit matches, in no order (way 1 of RECENT_ROWS)."""
+    """PostgreSQL: up to :cap matches, in no order (way 1 of RECENT_ROWS)."""
     return (
         # B608 (SQL from strings): table and column are module constants; the words are bound (:q)
         f"indexed AS MATERIALIZED (SELECT id FROM {table} "  # nosec B608
-        f"WHERE {SEARCH_COLUMN} @@ {tsquery} LIMIT :limit)"
+        f"WHERE {SEARCH_COLUMN} @@ {tsquery} LIMIT :cap)"
     )
 
 
@@ -314,7 +318,7 @@ def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
     return sa.text(
         # B608 (SQL from strings): built from module constants; the words are bound (:q)
         f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
-        "SELECT count(*) FROM indexed"
+        "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END FROM indexed"
     )
 
 
@@ -435,7 +439,7 @@ def _window_stmts(
 ) -> tuple[sa.Select, sa.Executable]:
     """Step 2 over a window of candidates, and the window's size, made once per shape.
 
-    The values (:q, :limit, :floor, :recent, :need) are bound when run: an
+    The values (:q, :limit, :floor, :recent, :cap, :need) are bound when run: an
     unfiltered search builds no statement (building one cost more than
     running it).
     """
@@ -474,7 +478,7 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
             engine.dialect, engine.expression is not None, kind, sort,
             floor is not None, newest, sees_hidden(viewer),
         )  # fmt: skip
-        params = engine.params(window, floor, newest)
+        params = engine.params(window, floor, newest, need)
         rows = db.session.execute(rows_stmt, {**params, "need": need}).all()
         if len(rows) >= need:
             return rows
