@@ -431,19 +431,66 @@ def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monk
     assert best_but_old.id not in {i for _, i in hits} and older
 
 
-def test_newest_finds_matches_older_than_the_recent_rows(make_thread, make_comment, monkeypatch):
-    """PostgreSQL looks for the newest window among the newest RECENT_ROWS rows, then
-    through the index: a word missing from those rows is still found, newest first."""
-    monkeypatch.setattr(svc, "RECENT_ROWS", 3)
+@pytest.mark.parametrize("recent_rows", [3, 1_000])
+def test_newest_finds_matches_older_than_the_recent_rows(
+    make_thread, make_comment, monkeypatch, recent_rows
+):
+    """PostgreSQL, a word with more matches than the window: the newest RECENT_ROWS rows
+    are walked; when they do not fill the window (3), all the matches are read through
+    the index and sorted. Either way the page is the newest matches."""
+    monkeypatch.setattr(svc, "RECENT_ROWS", recent_rows)
+    # A window of one page (21 candidates), so that a few rows make a common word.
+    monkeypatch.setattr(svc, "WINDOW_FACTOR", 1)
+    monkeypatch.setattr(svc, "WINDOW_EXTRA", 0)
     thread = make_thread()
-    oldest = make_comment(thread=thread, body="A lone bittern")
-    old = make_comment(thread=thread, body="A second bittern")
+    old = [make_comment(thread=thread, body=f"A bittern, number {i}") for i in range(22)]
     for i in range(5):
         make_comment(thread=thread, body=f"Nothing to see {i}")
     recent = make_comment(thread=thread, body="The last bittern")
-    hits = found(None, "bittern", kind="comment", sort="newest")
-    assert [i for _, i in hits] == [recent.id, old.id, oldest.id]
+    newest = [recent.id] + [c.id for c in reversed(old)][: svc.PER_PAGE - 1]
+    result = run(None, "bittern", kind="comment", sort="newest")
+    assert [h.id for h in result.hits] == newest and result.has_more
     # A restrictive filter reads all the matches (through the index), newest first too.
     since = utcnow() - timedelta(days=1)
-    hits = found(None, "bittern", kind="comment", sort="newest", since=since)
-    assert [i for _, i in hits] == [recent.id, old.id, oldest.id]
+    result = run(None, "bittern", kind="comment", sort="newest", since=since)
+    assert [h.id for h in result.hits] == newest and result.has_more
+
+
+def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
+    make_thread, make_comment, db, backend
+):
+    """Fewer matches than the page needs: all of them, sorted, in one statement. PostgreSQL
+    asks its index first and walks none of the newest rows (RECENT_ROWS) for them."""
+    thread = make_thread()
+    for i in range(20):
+        make_comment(thread=thread, body=f"Nothing to see {i}")
+    rare = [make_comment(thread=thread, body=f"A curlew, number {i}") for i in range(2)]
+    for i in range(20):
+        make_comment(thread=thread, body=f"Nothing more {i}")
+    engine = svc._engine("curlew")
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        rows = svc._find(engine, "comment", "newest", None, svc.Filters(), svc.PER_PAGE + 1)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert [r.id for r in rows] == [rare[1].id, rare[0].id]
+    assert len(statements) == 1
+    if backend == "postgresql":
+        # The walk of the newest rows is in the statement, and never runs.
+        statement, parameters = statements[0]
+        explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + statement
+        plan = db.session.connection().exec_driver_sql(explain, parameters).scalar()
+
+        def nodes(node):
+            yield node
+            for child in node.get("Plans", []):
+                yield from nodes(child)
+
+        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
+        assert walks and all(n["Actual Loops"] == 0 for n in walks)

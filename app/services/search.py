@@ -60,13 +60,19 @@ SNIPPET_WORDS = 24
 # of them for any word rarer than that): ranking costs the same for a word
 # in every tenth comment as for a rare one, and recent matches win ties.
 RANKED_MATCHES = 2_000
-# PostgreSQL, newest first: the window is looked for among the newest this
-# many rows of the table (a backward walk of the primary key that stops
-# there). A GIN index gives matches in no order, and left to itself the
-# planner walked the whole primary key for a rare word (it cannot tell a
-# rare word from one in 0.5% of rows): 1,000,000 comments read for one
-# match. When the newest rows do not fill the window, all the matches are
-# read through the GIN index and sorted (few, for a word that rare there).
+# PostgreSQL, newest first. A GIN index gives matches in no order, and left
+# to itself the planner walked the whole primary key for a rare word (it
+# cannot tell a rare word from one in 0.5% of rows): 1,000,000 comments read
+# for one match. So a window of the newest matches is found in the first of
+# three ways that gives it:
+# 1. the index is asked for as many matches as the page needs, in no order
+#    (a bitmap scan for a rare word; for a common one the planner scans rows
+#    until it has them, each unpacking its vector: hence the page, not the
+#    window): fewer than that are all the matches, sorted;
+# 2. otherwise the newest RECENT_ROWS rows are walked backwards (the primary
+#    key), which stops as soon as the window is full: a common word;
+# 3. when they do not fill it (a word common only long ago), all the matches
+#    are read through the index and sorted.
 RECENT_ROWS = 10_000
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
@@ -169,26 +175,29 @@ class _Engine:
 
         With `floor`, only the matches with a greater id (see `floor()`).
         """
-        recent = self.recent_only(sort, limit, floor)
+        newest = self.newest_window(sort, limit, floor)
         stmt = _matches_text(
             self.dialect, self.expression is not None, kind, sort,
-            limit is not None, floor is not None, recent,
+            limit is not None, floor is not None, newest,
         )  # fmt: skip
-        return stmt.bindparams(**self.params(limit, floor, recent))
+        return stmt.bindparams(**self.params(limit, floor, newest))
 
-    def params(self, limit: int | None, floor: int | None, recent: bool) -> dict:
-        """The values `_matches_text` binds."""
+    def params(
+        self, limit: int | None, floor: int | None, newest: bool, need: int | None = None
+    ) -> dict:
+        """The values `_matches_text` binds (`need`: the rows the page needs, else `limit`)."""
         params: dict = {"q": self._param}
-        if recent:
+        if newest:
             params["recent"] = RECENT_ROWS
+            params["cap"] = need or limit
         if floor is not None:
             params["floor"] = floor
         if limit is not None:
             params["limit"] = limit
         return params
 
-    def recent_only(self, sort: str, limit: int | None, floor: int | None = None) -> bool:
-        """PostgreSQL, newest first, a window: looked for among the newest RECENT_ROWS rows."""
+    def newest_window(self, sort: str, limit: int | None, floor: int | None = None) -> bool:
+        """PostgreSQL, newest first, a window: the index first, then the newest rows."""
         return self.dialect != "sqlite" and sort == "newest" and limit is not None and floor is None
 
     def floor(self, kind: str, ranked: int) -> int | None:
@@ -238,7 +247,7 @@ class _Engine:
 
 @functools.cache
 def _matches_text(
-    dialect: str, expression: bool, kind: str, sort: str, limit: bool, floor: bool, recent: bool
+    dialect: str, expression: bool, kind: str, sort: str, limit: bool, floor: bool, newest: bool
 ) -> sa.TextClause:
     """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...)."""
     table = _TABLES[kind]
@@ -250,11 +259,23 @@ def _matches_text(
         order = "rank" if sort == "relevance" else "rowid DESC"
         sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
         id_column = "rowid"
-    elif recent:
+    elif newest:
+        # Ways 1 and 2 of RECENT_ROWS in one statement: the walk runs only
+        # when the index gave a full :cap (PostgreSQL checks the condition
+        # once, before it runs the branch). `seen` says how many matches the
+        # window stands for: all of them (way 1), or a full window after a
+        # walk, which says nothing of older matches: `_find` then reads them
+        # all (way 3, a statement of its own: planned with these, its cost for
+        # a common word would make every search pay for JIT compilation).
         sql = (
-            f"SELECT id, id AS score FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "  # nosec B608
+            # B608 (SQL from strings): names are module constants; the words are bound (:q)
+            f"WITH {_indexed_cte(table, tsquery)} "  # nosec B608
+            f"SELECT id, id AS score, seen FROM ("
+            f"SELECT id, count(*) OVER () AS seen FROM indexed WHERE {_INDEXED} < :cap "
+            f"UNION ALL (SELECT id, :limit FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
             f"ORDER BY id DESC LIMIT :recent) AS recent "
-            f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
+            f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
+            f"ORDER BY id DESC LIMIT :limit)) AS newest"
         )
         order, id_column = "id DESC", "id"
     else:
@@ -271,7 +292,34 @@ def _matches_text(
         sql += f" AND {id_column} > :floor"
     if limit:
         sql += f" ORDER BY {order} LIMIT :limit"
-    return sa.text(sql).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
+    columns = [sa.column("id", sa.Integer), sa.column("score", sa.Float)]
+    if newest:
+        columns.append(sa.column("seen", sa.Integer))
+    return sa.text(sql).columns(*columns)
+
+
+_INDEXED = "(SELECT count(*) FROM indexed)"
+
+
+def _indexed_cte(table: str, tsquery: str) -> str:
+    """PostgreSQL: up to :cap matches, in no order (way 1 of RECENT_ROWS)."""
+    return (
+        # B608 (SQL from strings): table and column are module constants; the words are bound (:q)
+        f"indexed AS MATERIALIZED (SELECT id FROM {table} "  # nosec B608
+        f"WHERE {SEARCH_COLUMN} @@ {tsquery} LIMIT :cap)"
+    )
+
+
+@functools.cache
+def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
+    """PostgreSQL, newest first: the `seen` of an empty window (see `_matches_text`)."""
+    function = "to_tsquery" if expression else "websearch_to_tsquery"
+    tsquery = f"{function}('{PG_CONFIG}', :q)"
+    return sa.text(
+        # B608 (SQL from strings): built from module constants; the words are bound (:q)
+        f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
+        "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END FROM indexed"
+    )
 
 
 @functools.cache
@@ -387,28 +435,33 @@ class _Seer:
 
 @functools.cache
 def _window_stmts(
-    dialect: str, expression: bool, kind: str, sort: str, floor: bool, recent: bool, sees: bool
-) -> tuple[sa.Select, sa.Select]:
+    dialect: str, expression: bool, kind: str, sort: str, floor: bool, newest: bool, sees: bool
+) -> tuple[sa.Select, sa.Executable]:
     """Step 2 over a window of candidates, and the window's size, made once per shape.
 
-    The values (:q, :limit, :floor, :recent, :need) are bound when run: an
+    The values (:q, :limit, :floor, :recent, :cap, :need) are bound when run: an
     unfiltered search builds no statement (building one cost more than
     running it).
     """
-    matches = _matches_text(dialect, expression, kind, sort, True, floor, recent).subquery(
+    matches = _matches_text(dialect, expression, kind, sort, True, floor, newest).subquery(
         "matches"
     )
-    # Each row also says how many candidates the window held.
-    candidates = sa.select(
-        matches.c.id, matches.c.score, sa.func.count().over().label("window_rows")
-    ).subquery("cand")
+    # Each row also says how many matches the window stands for: fewer than
+    # its LIMIT means all of them.
+    if newest:
+        seen, count = matches.c.seen, _newest_seen_text(expression, kind)
+    else:
+        seen, count = sa.func.count().over(), sa.select(sa.func.count()).select_from(matches)
+    candidates = sa.select(matches.c.id, matches.c.score, seen.label("window_rows")).subquery(
+        "cand"
+    )
     rows = (
         _rows_stmt(kind, candidates, _Seer() if sees else None, Filters())
         .add_columns(candidates.c.window_rows)
         .order_by(candidates.c.score.desc(), candidates.c.id.desc())
         .limit(sa.bindparam("need", type_=sa.Integer))
     )
-    return rows, sa.select(sa.func.count()).select_from(matches)
+    return rows, count
 
 
 def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
@@ -420,22 +473,20 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
         floor = engine.floor(kind, RANKED_MATCHES) if sort == "relevance" else None
-        recent = engine.recent_only(sort, window, floor)
+        newest = engine.newest_window(sort, window, floor)
         rows_stmt, count_stmt = _window_stmts(
             engine.dialect, engine.expression is not None, kind, sort,
-            floor is not None, recent, sees_hidden(viewer),
+            floor is not None, newest, sees_hidden(viewer),
         )  # fmt: skip
-        params = engine.params(window, floor, recent)
+        params = engine.params(window, floor, newest, need)
         rows = db.session.execute(rows_stmt, {**params, "need": need}).all()
         if len(rows) >= need:
             return rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
-        # (A window of the newest rows only says nothing of older matches.)
-        if not recent:
-            seen = rows[0].window_rows if rows else db.session.scalar(count_stmt, params)
-            if seen < window:
-                return rows
+        seen = rows[0].window_rows if rows else db.session.scalar(count_stmt, params)
+        if seen < window:
+            return rows
     everything = engine.matches(kind, sort, None).subquery("cand")
     return db.session.execute(
         _rows_stmt(kind, everything, viewer, filters).order_by(*order(everything)).limit(need)
