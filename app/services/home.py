@@ -145,13 +145,21 @@ def _recent_comments_select(light: bool = False) -> sa.Select:
         .outerjoin(owner_article, owner_article.thread_id == Thread.id)
         .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
         .where(
-            Comment.status == CommentStatus.published,
-            Thread.state != ThreadState.hidden,
+            # Constants written into the SQL, not bound: PostgreSQL then plans
+            # the statement once (a generic plan; with them bound it planned
+            # each run anew, 1.7 ms, against 0.5 ms).
+            Comment.status == _fixed(CommentStatus.published, Comment.status),
+            Thread.state != _fixed(ThreadState.hidden, Thread.state),
             sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
         )
         .order_by(Comment.created_at.desc())
-        .limit(ACTIVITY_SHOWN)
+        .limit(_fixed(ACTIVITY_SHOWN, sa.Integer()))
     )
+
+
+def _fixed(value, type_) -> sa.BindParameter:
+    """A constant of a statement built once, rendered into its SQL text."""
+    return sa.bindparam(None, value, type_=getattr(type_, "type", type_), literal_execute=True)
 
 
 def versions() -> tuple:
