@@ -4,11 +4,12 @@ import functools
 import logging
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, request
 
 from config import DEFAULT_SECRET_KEY, Config, config_from_env
 
 from .database import (
+    SAFE_METHODS,
     configure_postgresql,
     configure_sqlite,
     engine_options,
@@ -188,8 +189,10 @@ def load_user(user_id: str):
     parsed = User.parse_id(user_id)
     if parsed is None:
         return None
-    # The header's unread badge comes in the same statement.
-    user = db.session.get(User, parsed[0], options=_with_badge())
+    # A page's header shows the unread badge: it comes in the same statement.
+    # (A form's answer is mostly a redirect: it asks for the count only if shown.)
+    badge = _with_badge() if request.method in SAFE_METHODS else ()
+    user = db.session.get(User, parsed[0], options=badge)
     if user is None or user.session_version != parsed[1]:
         return None
     return user
