@@ -137,13 +137,13 @@ def configure_postgresql(app: Flask, engine: sa.Engine) -> None:
         dbapi_connection.autocommit = has_request_context() and request.method in SAFE_METHODS
 
     @app.teardown_request
-    def _end_reading(_exc) -> None:
+    def _end_reading(exc) -> None:
         # The request's autocommit connection goes back to the pool with the
         # request. Its app context's session ends here anyway; one that
         # outlives the request (a test's) must not write on it afterwards.
         session = db.session()
-        if not session.in_transaction():
-            return
+        if exc is not None or not session.in_transaction() or not session.is_active:
+            return  # a failed request: its error handling and the context's end close it
         if session.connection().connection.driver_connection.autocommit:
             session.commit()
 
