@@ -95,12 +95,18 @@ lint: install-dev
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app
 
-# Installs what tests need and runs everything: SQLite (with the browser), PostgreSQL, lint.
+# Installs what tests need and runs everything: the SQLite pass (with the browser) and the
+# PostgreSQL pass side by side, as each spends much of its time waiting on its database or
+# its servers (logs in .test-logs/, printed when both are done), then the static checks.
 test: install-dev chromium axe services
-	@echo "==> Test suite on SQLite, with the Chromium journeys"
-	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
-	@echo "==> Test suite on PostgreSQL"
-	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS)
+	@mkdir -p .test-logs
+	@echo "==> Test suites on SQLite (with the Chromium journeys) and on PostgreSQL, side by side"
+	@$(BIN)/pytest --db=sqlite $(PYTEST_ARGS) > .test-logs/sqlite.log 2>&1 & sqlite=$$!; \
+	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS) > .test-logs/postgresql.log 2>&1 & postgresql=$$!; \
+	wait $$sqlite; s=$$?; wait $$postgresql; p=$$?; \
+	echo "==> Test suite on SQLite, with the Chromium journeys (exit $$s)"; cat .test-logs/sqlite.log; \
+	echo "==> Test suite on PostgreSQL (exit $$p)"; cat .test-logs/postgresql.log; \
+	[ $$s -eq 0 ] && [ $$p -eq 0 ]
 	@echo "==> Static checks"
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml -r app

@@ -124,6 +124,18 @@ def database_url(backend, tmp_path_factory):
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def redis_url(backend) -> str:
+    """The Redis database the tests that use one may empty.
+
+    One per backend (15 for SQLite, 14 for PostgreSQL), so `make test` runs
+    the two passes side by side without one emptying the other's keys.
+    """
+    return os.environ.get("TEST_REDIS_URL") or (
+        f"redis://127.0.0.1:6379/{15 if backend == 'sqlite' else 14}"
+    )
+
+
 def isolate_requests(app):
     """Give every test request a fresh `g`, as a real request has.
 
@@ -158,15 +170,20 @@ def _app(database_url):
 
 
 def _empty_all_tables() -> None:
-    tables = list(reversed(_db.metadata.sorted_tables))
-    if _db.engine.dialect.name == "postgresql":
-        names = ", ".join(f'"{t.name}"' for t in tables)
-        with _db.engine.begin() as conn:
-            conn.exec_driver_sql(f"TRUNCATE {names} RESTART IDENTITY CASCADE")
-    else:
-        with _db.engine.begin() as conn:
-            for table in tables:
-                conn.execute(table.delete())
+    """Delete every row, children first, and start the ids at 1 again.
+
+    DELETE on PostgreSQL too, not TRUNCATE: TRUNCATE gives every table new
+    files, about 80 ms for the schema after every test even when a test
+    wrote three rows; DELETE of those rows takes a few ms. Resetting the
+    sequences keeps what RESTART IDENTITY gave: each test's ids from 1.
+    """
+    with _db.engine.begin() as conn:
+        for table in reversed(_db.metadata.sorted_tables):
+            conn.execute(table.delete())
+        if conn.dialect.name == "postgresql":
+            conn.exec_driver_sql(
+                "SELECT setval(c.oid::regclass, 1, false) FROM pg_class c WHERE c.relkind = 'S'"
+            )
 
 
 @pytest.fixture

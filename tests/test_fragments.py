@@ -22,21 +22,20 @@ from app.services import proposals as svc
 from app.timeutil import utcnow
 from tests.fixtures.servers import session_cookie
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 VIEWERS = ("visitor", "member", "moderator")
 
 
 @pytest.fixture(params=["memory", "redis"])
-def fragment_cache(request, app):
+def fragment_cache(request, app, redis_url):
     """The suite's app with its fragment cache in memory, or in a real Redis."""
     if request.param == "redis":
         try:
-            redis.Redis.from_url(REDIS_URL).ping()
+            redis.Redis.from_url(redis_url).ping()
         except redis.exceptions.ConnectionError:
             if os.environ.get("CI", "").lower() == "true":
                 raise
-            pytest.skip(f"no Redis at {REDIS_URL}")
-        app.config["FRAGMENT_CACHE_URL"] = REDIS_URL
+            pytest.skip(f"no Redis at {redis_url}")
+        app.config["FRAGMENT_CACHE_URL"] = redis_url
         init_fragment_cache(app)
         cache.clear()
     yield request.param
@@ -338,12 +337,14 @@ def test_every_update_moves_the_row_version(db, make_article, make_comment, make
     assert db.session.get(Proposal, proposal.id).row_version == before + 1
 
 
-def test_redis_holds_the_fragments_when_configured(app, fragment_cache, make_article, make_comment):
+def test_redis_holds_the_fragments_when_configured(
+    app, fragment_cache, redis_url, make_article, make_comment
+):
     article = make_article()
     make_comment(thread=article.thread, body="Shared text")
     assert app.test_client().get(f"/articles/{article.slug}").status_code == 200
     if fragment_cache == "redis":
-        keys = redis.Redis.from_url(REDIS_URL).keys("plenary:fragment:*")
+        keys = redis.Redis.from_url(redis_url).keys("plenary:fragment:*")
         assert keys, "the page's fragments are in Redis"
 
 

@@ -2,7 +2,6 @@
 across gunicorn workers when it is stored in Redis, and over-long fields get a form
 error with what was typed kept."""
 
-import os
 import re
 
 import pytest
@@ -11,7 +10,6 @@ from app.models import Role
 from tests.conftest import IN_CI
 from tests.fixtures.servers import GunicornServer, fire, session_cookie
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 ALL_LIMITS = ("LOGIN", "SIGNUP", "RESET", "POST", "COSIGN")
 
 
@@ -98,16 +96,16 @@ def test_every_flooding_route_is_rate_limited(limited_app, scene, name, path, da
 
 
 @pytest.fixture
-def redis_db():
+def redis_db(redis_url):
     import redis
 
-    client = redis.Redis.from_url(REDIS_URL)
+    client = redis.Redis.from_url(redis_url)
     try:
         client.ping()
     except redis.exceptions.ConnectionError as exc:
         if IN_CI:
-            pytest.fail(f"CI requires Redis at {REDIS_URL}: {exc}")
-        pytest.skip(f"Redis is not reachable at {REDIS_URL}")
+            pytest.fail(f"CI requires Redis at {redis_url}: {exc}")
+        pytest.skip(f"Redis is not reachable at {redis_url}")
     client.flushdb()
     yield client
     client.flushdb()
@@ -165,10 +163,10 @@ def _hammer_until_both_workers_answer(database_url, tmp_path, storage, flush=Non
 
 
 def test_the_sign_in_limit_holds_across_two_workers_with_redis(
-    app, redis_db, database_url, tmp_path
+    app, redis_db, redis_url, database_url, tmp_path
 ):
     statuses = _hammer_until_both_workers_answer(
-        database_url, tmp_path, REDIS_URL, flush=redis_db.flushdb
+        database_url, tmp_path, redis_url, flush=redis_db.flushdb
     )
     assert statuses.count(400) == 4, statuses
     assert statuses.count(429) == 12
