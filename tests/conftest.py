@@ -114,6 +114,9 @@ def database_url(backend, tmp_path_factory):
     try:
         with admin.connect() as conn:
             conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+            # A test database is thrown away: commits need not wait for the disk
+            # (what other sessions see, and when, is the same).
+            conn.exec_driver_sql(f'ALTER DATABASE "{name}" SET synchronous_commit = off')
     except sa.exc.OperationalError as exc:
         admin.dispose()
         _unavailable(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_URL}: {exc}")
