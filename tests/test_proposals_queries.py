@@ -3,7 +3,7 @@
 import pytest
 import sqlalchemy as sa
 
-from app.models import Proposal, ProposalState, User
+from app.models import Proposal, ProposalState, Role, User, WithdrawalReason
 from app.services import proposals as svc
 
 
@@ -64,3 +64,32 @@ def test_pages_run_the_same_queries_for_10_and_1000_rows(
     assert counts["small"] == counts["big"], counts
     # And the pages are not trivially empty: the big lead shows its supporters.
     assert big[1].supporter_count == 1000 + 1
+
+
+@pytest.mark.parametrize("viewer", ["visitor", "member", "moderator"])
+def test_a_proposal_page_reads_what_it_shows_the_viewer_with_the_proposal(
+    app, db, client, auth, make_round, make_user, make_proposal, query_counter, monkeypatch, viewer
+):
+    """The viewer's co-signature and the predecessors come in the proposal's own statement,
+    and both follow buttons' states in one more: a hidden predecessor stays unnamed to
+    anyone but a moderator."""
+    round_ = make_round()
+    lead = make_proposal(round=round_, title="The lead")
+    shown, hidden = (make_proposal(round=round_, title=t) for t in ("Shown", "Hidden"))
+    for p in (shown, hidden):
+        svc.withdraw_proposal(p, p.author, WithdrawalReason.other, "In favour.", successor=lead)
+    hidden.is_hidden = True
+    db.session.commit()
+    user = make_user(role=Role.moderator if viewer == "moderator" else Role.member)
+    if viewer != "visitor":
+        svc.cosign(lead, user)
+        db.session.commit()
+        auth.login(user)
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)  # a visitor's page is built
+    count = count_queries(client, query_counter, f"/proposals/{lead.id}")
+    html = client.get(f"/proposals/{lead.id}").get_data(as_text=True)
+    # (A moderator's page also asks what its moderation controls need: recusal.)
+    assert count == {"visitor": 1, "member": 2}.get(viewer, count)
+    assert f"/proposals/{shown.id}\"" in html
+    assert (f"/proposals/{hidden.id}\"" in html) == (viewer == "moderator")
+    assert ("You co-signed on" in html) == (viewer != "visitor")

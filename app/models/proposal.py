@@ -168,6 +168,10 @@ class Proposal(RowVersioned, db.Model):
     successor: so.Mapped["Proposal | None"] = so.relationship(
         remote_side=[id], foreign_keys=[successor_id]
     )
+    # Withdrawn in favour of (or merged into) this one; read, never written through.
+    predecessors: so.Mapped[list["Proposal"]] = so.relationship(
+        foreign_keys=[successor_id], order_by=number, viewonly=True
+    )
     thread: so.Mapped["Thread"] = so.relationship()  # noqa: F821
     coauthors: so.Mapped[list["ProposalCoauthor"]] = so.relationship(
         order_by="ProposalCoauthor.id", viewonly=True

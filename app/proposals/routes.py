@@ -25,6 +25,7 @@ from ..forms import ConfirmForm, attempt
 from ..fragments import cached
 from ..models import Notification, Proposal, ProposalState, Round, Thread, User
 from ..models.user import username_key
+from ..notifications.routes import prefetch_following
 from ..pagecache import deadlines_passed, visitor_page
 from ..params import parse_int, parse_moment
 from ..permissions import active_member_required, admin_required
@@ -257,11 +258,10 @@ def submit(slug):
 # --- A proposal --------------------------------------------------------------------
 
 
-def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, status=200):
+def _render_show(page: svc.ProposalPage, invite_form=None, withdraw_form=None, status=200):
     user = _user()
-    signature = svc.active_cosignature(proposal, user)
+    proposal, signature, preds = page.proposal, page.signature, page.predecessors
     visible = proposal.is_visible_to(user)
-    preds = svc.predecessors(proposal, user)
     # The proposal's own comment thread, as on article pages.
     view = None
     if visible and proposal.thread.is_visible_to(user):
@@ -279,6 +279,8 @@ def _render_show(proposal: Proposal, invite_form=None, withdraw_form=None, statu
                 [(s.user, s.signed_at) for s in supporters]
             )
         return jsonify(data), status
+    if user is not None and visible:
+        prefetch_following(("proposal", proposal.id), ("thread", proposal.thread_id))
     if withdraw_form is None and proposal.can_withdraw(user):
         withdraw_form = WithdrawForm(formdata=None)
         withdraw_form.set_successors(svc.open_proposals(proposal.round, exclude=proposal))
@@ -355,7 +357,7 @@ def _proposal_versions(proposal_id: int) -> tuple | None:
 @bp.route("/proposals/<int:proposal_id>")
 @visitor_page(_proposal_versions)
 def show(proposal_id):
-    return _render_show(svc.load_proposal(proposal_id))
+    return _render_show(svc.load_proposal_page(proposal_id, _user()))
 
 
 @bp.route("/proposals/<int:proposal_id>/edit", methods=["GET", "POST"])
@@ -500,7 +502,8 @@ def decide(proposal_id):
 @limiter.limit(rate("post"), methods=["POST"])
 @active_member_required
 def invite_coauthor(proposal_id):
-    proposal = svc.load_proposal(proposal_id)
+    page = svc.load_proposal_page(proposal_id, _user())
+    proposal = page.proposal
     if current_user.id != proposal.author_id:
         abort(403, "Only the author can invite co-authors.")
     refusal = proposal.why_not_invite(current_user)
@@ -520,7 +523,7 @@ def invite_coauthor(proposal_id):
         if not refused:
             flash(f"{invitee.display_name} is invited to co-author {proposal.label}.", "success")
             return redirect(url_for("proposals.show", proposal_id=proposal_id))
-    return _render_show(proposal, invite_form=form, status=400)
+    return _render_show(page, invite_form=form, status=400)
 
 
 def _answer_invite(proposal_id: int, accept: bool):

@@ -450,19 +450,17 @@ def follow_target(target, target_id: int):
     return target, obj
 
 
-@functools.cache
-def _following_select(target: FollowTarget) -> sa.Select:
-    """Does the member follow this? One statement: an explicit follow or
-    unfollow row decides; without one, taking part in a proposal follows it
-    (its author, an accepted co-author, an active co-signer)."""
-    user_id, target_id = sa.bindparam("user_id"), sa.bindparam("target_id")
+def _following(target: FollowTarget, user_id, target_id):
+    """Does the member follow this? An explicit follow or unfollow row decides;
+    without one, taking part in a proposal follows it (its author, an accepted
+    co-author, an active co-signer)."""
     explicit = (
         sa.select(Follow.following)
         .where(Follow.user_id == user_id, Follow.target == target, Follow.target_id == target_id)
         .scalar_subquery()
     )
     if target != FollowTarget.proposal:
-        return sa.select(sa.func.coalesce(explicit, sa.false()))
+        return sa.func.coalesce(explicit, sa.false())
     takes_part = sa.or_(
         sa.exists().where(Proposal.id == target_id, Proposal.author_id == user_id),
         sa.exists().where(
@@ -476,16 +474,35 @@ def _following_select(target: FollowTarget) -> sa.Select:
             Cosignature.removed_at.is_(None),
         ),
     )
-    return sa.select(sa.func.coalesce(explicit, takes_part))
+    return sa.func.coalesce(explicit, takes_part)
+
+
+@functools.cache
+def _following_select(targets: tuple[FollowTarget, ...]) -> sa.Select:
+    """One statement, one column per target: the member's :user_id, the targets' :t0, :t1..."""
+    user_id = sa.bindparam("user_id")
+    return sa.select(
+        *(
+            _following(target, user_id, sa.bindparam(f"t{i}")).label(f"f{i}")
+            for i, target in enumerate(targets)
+        )
+    )
+
+
+def following_states(user, targets) -> dict[tuple[FollowTarget, int], bool]:
+    """The follow buttons' states of a page, for this member, in one statement
+    ({(target, target_id): following}; all False for a visitor)."""
+    targets = [(FollowTarget(t), target_id) for t, target_id in targets]
+    if user is None or not getattr(user, "is_authenticated", False) or not targets:
+        return {key: False for key in targets}
+    params = {"user_id": user.id, **{f"t{i}": tid for i, (_, tid) in enumerate(targets)}}
+    row = db.session.execute(_following_select(tuple(t for t, _ in targets)), params).one()
+    return {key: bool(value) for key, value in zip(targets, row, strict=True)}
 
 
 def is_following(user, target: FollowTarget, target_id: int) -> bool:
     """The follow button's state for this member (False for a visitor)."""
-    if user is None or not getattr(user, "is_authenticated", False):
-        return False
-    return bool(
-        db.session.scalar(_following_select(target), {"user_id": user.id, "target_id": target_id})
-    )
+    return following_states(user, [(target, target_id)])[(FollowTarget(target), target_id)]
 
 
 def set_following(user: User, target, target_id: int, following: bool) -> bool:

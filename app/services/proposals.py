@@ -53,7 +53,6 @@ from ..models.proposal import (
 from ..permissions import suspension_message
 from ..timeutil import utcnow
 from ..urls import cosign_url, path_for, proposal_url, versions_url
-from ..visibility import visible_proposals
 from . import notifications as notes
 from .accounts import has_control_chars
 from .notifications import notify, notify_many
@@ -895,6 +894,58 @@ def load_proposal(proposal_id: int) -> Proposal:
     return proposal
 
 
+@dataclass
+class ProposalPage:
+    """A proposal as its page shows it to one viewer."""
+
+    proposal: Proposal
+    # The viewer's active co-signature, if any.
+    signature: Cosignature | None
+    # The proposals withdrawn in favour of (or merged into) it that the viewer may see.
+    predecessors: list[Proposal]
+
+
+@functools.cache
+def _page_select() -> sa.Select:
+    """`_load_select`, with the viewer's co-signature and the predecessors joined in."""
+    signature = so.aliased(Cosignature, name="viewer_signature")
+    return (
+        _load_select()
+        .add_columns(signature)
+        .outerjoin(
+            signature,
+            sa.and_(
+                signature.proposal_id == Proposal.id,
+                signature.user_id == sa.bindparam("viewer_id"),
+                signature.removed_at.is_(None),
+            ),
+        )
+        .options(
+            # Joined beside the co-authors: both are a few rows, and only the columns
+            # a link and the visibility rule read.
+            so.joinedload(Proposal.predecessors).load_only(
+                Proposal.id, Proposal.number, Proposal.is_hidden
+            )
+        )
+    )
+
+
+def load_proposal_page(proposal_id: int, viewer) -> ProposalPage:
+    """`load_proposal` and what the page shows around it for `viewer`, in one statement."""
+    viewer_id = viewer.id if viewer is not None and viewer.is_authenticated else None
+    row = (
+        db.session.execute(_page_select(), {"proposal_id": proposal_id, "viewer_id": viewer_id})
+        .unique()
+        .one_or_none()
+    )
+    if row is None:
+        raise NotFound("There is no proposal with this number.")
+    proposal, signature = row
+    set_committed_value(proposal.thread, "owner_proposal", proposal)
+    predecessors = [p for p in proposal.predecessors if p.is_visible_to(viewer)]
+    return ProposalPage(proposal, signature, predecessors)
+
+
 def state_counts(round_ids) -> dict[int, dict[str, int]]:
     """Per round: proposals in each state and in total, in one grouped COUNT."""
     counts: dict[int, dict[str, int]] = {rid: {"total": 0} for rid in round_ids}
@@ -977,17 +1028,6 @@ def merge_targets(proposal: Proposal) -> list[Proposal]:
                 Proposal.id != proposal.id,
                 Proposal.state.in_([ProposalState.open, ProposalState.adopted]),
             )
-            .order_by(Proposal.number)
-        )
-    )
-
-
-def predecessors(proposal: Proposal, viewer) -> list[Proposal]:
-    """Proposals withdrawn in favour of (or merged into) this one that `viewer` may see."""
-    return list(
-        db.session.scalars(
-            sa.select(Proposal)
-            .where(Proposal.successor_id == proposal.id, visible_proposals(viewer))
             .order_by(Proposal.number)
         )
     )
