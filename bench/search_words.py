@@ -197,10 +197,9 @@ def first_page_reads(app, path: str, window_of) -> str:
     from app.services import search as svc
 
     windows = window_of()
-    # Relevance: the floor statement (OFFSET RANKED_MATCHES) and the ranked matches above it;
-    # newest: the window, in rowid order.
+    # Relevance: the newest RANKED_MATCHES matches, ranked; newest: the window, in rowid order.
     walk = (
-        2 * svc.RANKED_MATCHES + 1
+        svc.RANKED_MATCHES
         if "sort=newest" not in path
         else (svc.PER_PAGE + 1) * svc.WINDOW_FACTOR + svc.WINDOW_EXTRA
     )
@@ -224,8 +223,7 @@ def windows(app, word: str, sort: str) -> dict[str, int]:
     with app.app_context():
         engine = svc._engine(word)
         for kind in svc.KINDS:
-            floor = engine.floor(kind, svc.RANKED_MATCHES) if sort == "relevance" else None
-            matches = engine.matches(kind, sort, window, floor).subquery()
+            matches = engine.matches(kind, sort, window, ranked=sort == "relevance").subquery()
             out[kind] = db.session.scalar(sa.select(sa.func.count()).select_from(matches))
         db.session.remove()
     return out

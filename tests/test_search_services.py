@@ -229,6 +229,22 @@ def test_first_page_reads_a_window_not_every_match(make_thread, make_comment, db
     assert len(candidates) == window < 120
 
 
+def test_relevance_finds_ranks_and_joins_a_kind_in_one_statement(
+    make_thread, make_comment, query_counter, monkeypatch
+):
+    """The newest RANKED_MATCHES matches are found, ranked and joined to their rows in one
+    statement per kind: each match read once, one round trip."""
+    monkeypatch.setattr(svc, "RANKED_MATCHES", 50)
+    thread = make_thread()
+    made = [make_comment(thread=thread, body=f"Orchard row {i}") for i in range(120)]
+    engine = svc._engine("orchard")
+    with query_counter() as counted:
+        rows = svc._find(engine, "comment", "relevance", None, svc.Filters(), svc.PER_PAGE + 1)
+    assert counted.count == 1, counted.statements
+    assert len(rows) == svc.PER_PAGE + 1
+    assert {r.id for r in rows} <= {c.id for c in made[-50:]}
+
+
 def test_page_beyond_the_limit_gives_a_note(make_proposal):
     make_proposal(title="Bridges")
     result = run(None, "bridges", page=svc.MAX_PAGE + 1)

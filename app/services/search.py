@@ -59,6 +59,7 @@ SNIPPET_WORDS = 24
 # Unfiltered relevance ranks the newest this many matches of each kind (all
 # of them for any word rarer than that): ranking costs the same for a word
 # in every tenth comment as for a rare one, and recent matches win ties.
+# They are found and ranked in the window's own statement, read once.
 RANKED_MATCHES = 2_000
 # PostgreSQL, newest first. A GIN index gives matches in no order, and left
 # to itself the planner walked the whole primary key for a rare word (it
@@ -169,47 +170,37 @@ class _Engine:
         return self.expression if self.expression is not None else self.text
 
     def matches(
-        self, kind: str, sort: str, limit: int | None, floor: int | None = None
+        self, kind: str, sort: str, limit: int | None, ranked: bool = False
     ) -> sa.TextClause:
         """(id, score) of the rows matching, best or newest first; all of them without a limit.
 
-        With `floor`, only the matches with a greater id (see `floor()`).
+        With `ranked` (relevance, a window), only the newest RANKED_MATCHES
+        matches are ranked (see `_matches_text`).
         """
-        newest = self.newest_window(sort, limit, floor)
+        newest = self.newest_window(sort, limit)
         stmt = _matches_text(
             self.dialect, self.expression is not None, kind, sort,
-            limit is not None, floor is not None, newest,
+            limit is not None, ranked, newest,
         )  # fmt: skip
-        return stmt.bindparams(**self.params(limit, floor, newest))
+        return stmt.bindparams(**self.params(limit, ranked, newest))
 
     def params(
-        self, limit: int | None, floor: int | None, newest: bool, need: int | None = None
+        self, limit: int | None, ranked: bool, newest: bool, need: int | None = None
     ) -> dict:
         """The values `_matches_text` binds (`need`: the rows the page needs, else `limit`)."""
         params: dict = {"q": self._param}
         if newest:
             params["recent"] = RECENT_ROWS
             params["cap"] = need or limit
-        if floor is not None:
-            params["floor"] = floor
+        if ranked:
+            params["ranked"] = RANKED_MATCHES
         if limit is not None:
             params["limit"] = limit
         return params
 
-    def newest_window(self, sort: str, limit: int | None, floor: int | None = None) -> bool:
+    def newest_window(self, sort: str, limit: int | None) -> bool:
         """PostgreSQL, newest first, a window: the index first, then the newest rows."""
-        return self.dialect != "sqlite" and sort == "newest" and limit is not None and floor is None
-
-    def floor(self, kind: str, ranked: int) -> int | None:
-        """The id below the newest `ranked` matches (None: there are no more than that).
-
-        Relevance is worked out above it only, so ranking a word found in
-        every tenth comment costs what it costs for a rare word: the engine
-        walks its posting list (FTS5) or the primary key (PostgreSQL, for
-        common words) newest first and stops there.
-        """
-        stmt = _floor_text(self.dialect, self.expression is not None, kind)
-        return db.session.scalar(stmt, {"q": self._param, "ranked": ranked})
+        return self.dialect != "sqlite" and sort == "newest" and limit is not None
 
     def highlights(self, kind: str, ids: list[int]) -> dict[int, tuple[Markup, Markup]]:
         """Highlighted title and snippet of each row, safe to put in a page."""
@@ -247,18 +238,40 @@ class _Engine:
 
 @functools.cache
 def _matches_text(
-    dialect: str, expression: bool, kind: str, sort: str, limit: bool, floor: bool, newest: bool
+    dialect: str, expression: bool, kind: str, sort: str, limit: bool, ranked: bool, newest: bool
 ) -> sa.TextClause:
-    """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...)."""
+    """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...).
+
+    `ranked`: relevance among the newest :ranked matches only. The engine
+    walks its posting list (FTS5) or the primary key (PostgreSQL, for a
+    common word; a rare one is read through the index and sorted) newest
+    first, stops at :ranked matches, and ranks those: the rows are read once.
+    """
     table = _TABLES[kind]
     function = "to_tsquery" if expression else "websearch_to_tsquery"
     tsquery = f"{function}('{PG_CONFIG}', :q)"
+    if ranked:
+        if dialect == "sqlite":
+            fts = BY_TABLE[table].fts
+            newest_matches = (
+                f"SELECT rowid AS id, -rank AS score FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+                "ORDER BY rowid DESC LIMIT :ranked"
+            )
+        else:
+            newest_matches = (
+                f"SELECT id, ts_rank({SEARCH_COLUMN}, {tsquery}) AS score "  # nosec B608
+                f"FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
+                f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id DESC LIMIT :ranked) AS newest"
+            )
+        sql = f"SELECT id, score FROM ({newest_matches}) AS ranked"  # nosec B608
+        if limit:
+            sql += " ORDER BY score DESC, id DESC LIMIT :limit"
+        return sa.text(sql).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
     if dialect == "sqlite":
         fts = BY_TABLE[table].fts
         score = "-rank" if sort == "relevance" else "rowid"
         order = "rank" if sort == "relevance" else "rowid DESC"
         sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
-        id_column = "rowid"
     elif newest:
         # Ways 1 and 2 of RECENT_ROWS in one statement: the walk runs only
         # when the index gave a full :cap (PostgreSQL checks the condition
@@ -277,7 +290,7 @@ def _matches_text(
             f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
             f"ORDER BY id DESC LIMIT :limit)) AS newest"
         )
-        order, id_column = "id DESC", "id"
+        order = "id DESC"
     else:
         # Newest first over all matches: `id + 0`, so that no plan walks the
         # primary key hoping to meet matches (see RECENT_ROWS).
@@ -287,9 +300,6 @@ def _matches_text(
             f"SELECT id, {score} AS score FROM {table} "  # nosec B608
             f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
         )
-        id_column = "id"
-    if floor:
-        sql += f" AND {id_column} > :floor"
     if limit:
         sql += f" ORDER BY {order} LIMIT :limit"
     columns = [sa.column("id", sa.Integer), sa.column("score", sa.Float)]
@@ -320,25 +330,6 @@ def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
         f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
         "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END FROM indexed"
     )
-
-
-@functools.cache
-def _floor_text(dialect: str, expression: bool, kind: str) -> sa.TextClause:
-    """The SQL of `_Engine.floor`, made once per shape."""
-    table = _TABLES[kind]
-    if dialect == "sqlite":
-        fts = BY_TABLE[table].fts
-        sql = (
-            f"SELECT rowid FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
-            "ORDER BY rowid DESC LIMIT 1 OFFSET :ranked"
-        )
-    else:
-        function = "to_tsquery" if expression else "websearch_to_tsquery"
-        sql = (
-            f"SELECT id FROM {table} WHERE {SEARCH_COLUMN} @@ "  # nosec B608
-            f"{function}('{PG_CONFIG}', :q) ORDER BY id DESC LIMIT 1 OFFSET :ranked"
-        )
-    return sa.text(sql)
 
 
 def _marked(text: str, start: str, stop: str) -> Markup:
@@ -435,15 +426,15 @@ class _Seer:
 
 @functools.cache
 def _window_stmts(
-    dialect: str, expression: bool, kind: str, sort: str, floor: bool, newest: bool, sees: bool
+    dialect: str, expression: bool, kind: str, sort: str, ranked: bool, newest: bool, sees: bool
 ) -> tuple[sa.Select, sa.Executable]:
     """Step 2 over a window of candidates, and the window's size, made once per shape.
 
-    The values (:q, :limit, :floor, :recent, :cap, :need) are bound when run: an
+    The values (:q, :limit, :ranked, :recent, :cap, :need) are bound when run: an
     unfiltered search builds no statement (building one cost more than
     running it).
     """
-    matches = _matches_text(dialect, expression, kind, sort, True, floor, newest).subquery(
+    matches = _matches_text(dialect, expression, kind, sort, True, ranked, newest).subquery(
         "matches"
     )
     # Each row also says how many matches the window stands for: fewer than
@@ -472,13 +463,13 @@ def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need:
 
     if not filters.restrictive:
         window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        floor = engine.floor(kind, RANKED_MATCHES) if sort == "relevance" else None
-        newest = engine.newest_window(sort, window, floor)
+        ranked = sort == "relevance"
+        newest = engine.newest_window(sort, window)
         rows_stmt, count_stmt = _window_stmts(
             engine.dialect, engine.expression is not None, kind, sort,
-            floor is not None, newest, sees_hidden(viewer),
+            ranked, newest, sees_hidden(viewer),
         )  # fmt: skip
-        params = engine.params(window, floor, newest, need)
+        params = engine.params(window, ranked, newest, need)
         rows = db.session.execute(rows_stmt, {**params, "need": need}).all()
         if len(rows) >= need:
             return rows
