@@ -154,3 +154,20 @@ def test_the_home_page_is_kept_for_visitors_until_a_row_it_shows_changes(
     make_proposal(title="Another proposal")
     db.session.commit()
     assert "Another proposal" in get(client, "/").get_data(as_text=True)
+
+
+def test_a_kept_home_page_asks_its_versions_in_one_statement(
+    client, db, query_counter, make_round, make_article, make_comment, make_proposal
+):
+    """Rounds, articles, proposals and comments: one round trip for the key, whatever
+    each part holds, and a change in any part still moves it."""
+    make_round()
+    article = make_article(title="The source")
+    make_comment(thread=article.thread, body="First")
+    make_proposal(title="Keep the forum")
+    get(client, "/")
+    with query_counter() as counted:
+        assert get(client, "/").headers[CACHE] == "hit"
+    assert counted.count == 1, counted.statements
+    make_comment(thread=article.thread, body="Second")
+    assert get(client, "/").headers[CACHE] == "miss"
