@@ -7,9 +7,6 @@ FLASK := FLASK_APP=wsgi.py $(BIN)/flask
 HOST ?= 127.0.0.1
 PORT ?= 5000
 PYTEST_ARGS ?=
-# Each pass runs on this many processes (pytest-xdist; a test file stays on one).
-PYTEST_WORKERS ?= 2
-PYTEST := $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: icu run test install install-dev migrate seed serve chromium axe services test-sqlite test-postgresql lint bench screenshots clean wrk bench-scale
 
@@ -89,10 +86,10 @@ services:
 	fi
 
 test-sqlite: install-dev chromium axe
-	$(PYTEST) --db=sqlite $(PYTEST_ARGS)
+	$(BIN)/pytest --db=sqlite $(PYTEST_ARGS)
 
 test-postgresql: install-dev services
-	$(PYTEST) --db=postgresql --ignore=tests/browser $(PYTEST_ARGS)
+	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .
@@ -104,8 +101,8 @@ lint: install-dev
 test: install-dev chromium axe services
 	@mkdir -p .test-logs
 	@echo "==> Test suites on SQLite (with the Chromium journeys) and on PostgreSQL, side by side"
-	@$(PYTEST) --db=sqlite $(PYTEST_ARGS) > .test-logs/sqlite.log 2>&1 & sqlite=$$!; \
-	$(PYTEST) --db=postgresql --ignore=tests/browser $(PYTEST_ARGS) > .test-logs/postgresql.log 2>&1 & postgresql=$$!; \
+	@$(BIN)/pytest --db=sqlite $(PYTEST_ARGS) > .test-logs/sqlite.log 2>&1 & sqlite=$$!; \
+	$(BIN)/pytest --db=postgresql --ignore=tests/browser $(PYTEST_ARGS) > .test-logs/postgresql.log 2>&1 & postgresql=$$!; \
 	wait $$sqlite; s=$$?; wait $$postgresql; p=$$?; \
 	echo "==> Test suite on SQLite, with the Chromium journeys (exit $$s)"; cat .test-logs/sqlite.log; \
 	echo "==> Test suite on PostgreSQL (exit $$p)"; cat .test-logs/postgresql.log; \

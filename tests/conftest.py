@@ -131,12 +131,12 @@ def database_url(backend, tmp_path_factory):
 def redis_url(backend) -> str:
     """The Redis database the tests that use one may empty.
 
-    One per backend and pytest-xdist worker (15 and 13 for SQLite's, 14 and
-    12 for PostgreSQL's), so that no process of `make test` empties another's.
+    One per backend (15 for SQLite, 14 for PostgreSQL), so `make test` runs
+    the two passes side by side without one emptying the other's keys.
     """
-    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw") or 0)
-    base = 15 if backend == "sqlite" else 14
-    return os.environ.get("TEST_REDIS_URL") or f"redis://127.0.0.1:6379/{base - 2 * worker}"
+    return os.environ.get("TEST_REDIS_URL") or (
+        f"redis://127.0.0.1:6379/{15 if backend == 'sqlite' else 14}"
+    )
 
 
 def isolate_requests(app):
