@@ -77,8 +77,17 @@ def _sqlite_create(item: Indexed) -> list[str]:
         *_sqlite_triggers(item, insert, delete),
         # bm25 with the title worth ten body words (as PostgreSQL's weight A over B).
         f"INSERT INTO {item.fts}({item.fts}, rank) VALUES ('rank', "  # nosec B608
-        f"'bm25({', '.join(SQLITE_WEIGHTS[w] for w in item.weights)})')",
+        f"'bm25({_sqlite_weights(item)})')",
     ]
+
+
+def _sqlite_weights(item: "Indexed") -> str:
+    return ", ".join(SQLITE_WEIGHTS[w] for w in item.weights)
+
+
+def sqlite_bm25(item: "Indexed") -> str:
+    """The SQL of the rank the index is configured with, called by name (`bm25(fts, ...)`)."""
+    return f"bm25({item.fts}, {_sqlite_weights(item)})"
 
 
 def _sqlite_triggers(item: Indexed, insert: str, delete: str) -> list[str]:

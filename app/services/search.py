@@ -41,7 +41,7 @@ from ..models import (
     ThreadState,
     User,
 )
-from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN
+from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN, sqlite_bm25
 from ..models.user import username_key
 from ..visibility import sees_hidden
 from . import search_query as q
@@ -254,7 +254,9 @@ def _matches_text(
         if dialect == "sqlite":
             fts = BY_TABLE[table].fts
             newest_matches = (
-                f"SELECT rowid AS id, -rank AS score FROM {fts} WHERE {fts} MATCH :q "  # nosec B608
+                # bm25() by name: FTS5's `rank` column is meant for ORDER BY rank.
+                f"SELECT rowid AS id, -{sqlite_bm25(BY_TABLE[table])} AS score "  # nosec B608
+                f"FROM {fts} WHERE {fts} MATCH :q "
                 "ORDER BY rowid DESC LIMIT :ranked"
             )
         else:
