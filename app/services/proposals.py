@@ -880,18 +880,21 @@ def _load_select() -> sa.Select:
     )
 
 
+def _found(proposal: Proposal | None) -> Proposal:
+    """A loaded proposal, or NotFound; its thread's owner set (its visibility asks it)."""
+    if proposal is None:
+        raise NotFound("There is no proposal with this number.")
+    set_committed_value(proposal.thread, "owner_proposal", proposal)
+    return proposal
+
+
 def load_proposal(proposal_id: int) -> Proposal:
     """A proposal with its round, author, co-authors and successor (fixed query count)."""
-    proposal = (
+    return _found(
         db.session.execute(_load_select(), {"proposal_id": proposal_id})
         .unique()
         .scalar_one_or_none()
     )
-    if proposal is None:
-        raise NotFound("There is no proposal with this number.")
-    # Its thread's owner is this proposal (what the thread's visibility asks).
-    set_committed_value(proposal.thread, "owner_proposal", proposal)
-    return proposal
 
 
 @dataclass
@@ -938,10 +941,8 @@ def load_proposal_page(proposal_id: int, viewer) -> ProposalPage:
         .unique()
         .one_or_none()
     )
-    if row is None:
-        raise NotFound("There is no proposal with this number.")
-    proposal, signature = row
-    set_committed_value(proposal.thread, "owner_proposal", proposal)
+    proposal, signature = row if row is not None else (None, None)
+    _found(proposal)
     predecessors = [p for p in proposal.predecessors if p.is_visible_to(viewer)]
     return ProposalPage(proposal, signature, predecessors)
 

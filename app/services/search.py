@@ -252,11 +252,11 @@ def _matches_text(
     tsquery = f"{function}('{PG_CONFIG}', :q)"
     if ranked:
         if dialect == "sqlite":
-            fts = BY_TABLE[table].fts
+            item = BY_TABLE[table]
             newest_matches = (
                 # bm25() by name: FTS5's `rank` column is meant for ORDER BY rank.
-                f"SELECT rowid AS id, -{sqlite_bm25(BY_TABLE[table])} AS score "  # nosec B608
-                f"FROM {fts} WHERE {fts} MATCH :q "
+                f"SELECT rowid AS id, -{sqlite_bm25(item)} AS score "  # nosec B608
+                f"FROM {item.fts} WHERE {item.fts} MATCH :q "
                 "ORDER BY rowid DESC LIMIT :ranked"
             )
         else:
