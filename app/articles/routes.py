@@ -51,9 +51,9 @@ def own_pending_ids() -> frozenset:
     return frozenset(i for i in ids if isinstance(i, int))
 
 
-def _remember_pending(comment: Comment) -> None:
+def _remember_pending(comment_id: int) -> None:
     ids = [i for i in (session.get("pending_comments") or []) if isinstance(i, int)]
-    session["pending_comments"] = [*ids, comment.id][-PENDING_REMEMBERED:]
+    session["pending_comments"] = [*ids, comment_id][-PENDING_REMEMBERED:]
 
 
 def current_thread_view(thread: Thread, guest_article: Article | None = None):
@@ -73,21 +73,26 @@ def _visible_thread_or_404(thread: Thread) -> Thread:
     return thread
 
 
-def _get(model, ident: int | None):
+def _get(model, ident: int | None, options=()):
     if ident is None or not 0 < ident <= DB_INT_MAX:
         return None
-    return db.session.get(model, ident)
+    return db.session.get(model, ident, options=options)
+
+
+# A thread comes with its owner, the article or proposal (one statement, not
+# three): its visibility, its links and its notifications all ask for it.
+_WITH_OWNER = (so.joinedload(Thread.owner_article), so.joinedload(Thread.owner_proposal))
 
 
 def _thread_or_404(thread_id: int) -> Thread:
-    thread = _get(Thread, thread_id)
+    thread = _get(Thread, thread_id, _WITH_OWNER)
     if thread is None:
         abort(404)
     return _visible_thread_or_404(thread)
 
 
 def _comment_or_404(comment_id: int) -> Comment:
-    comment = _get(Comment, comment_id)
+    comment = _get(Comment, comment_id, (so.joinedload(Comment.thread).options(*_WITH_OWNER),))
     if comment is None or not comment.thread.is_visible_to(current_user):
         abort(404)
     if not comment.is_visible_to(current_user, own_pending_ids()):
@@ -95,9 +100,11 @@ def _comment_or_404(comment_id: int) -> Comment:
     return comment
 
 
-def comment_url(comment: Comment, owner=None) -> str:
+def comment_url(comment: Comment, owner=None, pending_ids: frozenset | None = None) -> str:
     """Where a comment shows for the current viewer: its page and anchor."""
-    location = locate_comment(comment, _viewer(), own_pending_ids())
+    if pending_ids is None:
+        pending_ids = own_pending_ids()
+    location = locate_comment(comment, _viewer(), pending_ids)
     anchor = f"comment-{comment.id}"
     if location.replies_start is not None:
         return url_for(
@@ -243,33 +250,52 @@ def _form_page(form, thread, owner, *, parent=None, guest=False, status=200, act
     )
 
 
-def _after_post(comment: Comment):
-    if comment.status == CommentStatus.pending:
-        _remember_pending(comment)
-        flash(
+def _answer_post(comment: Comment):
+    """The answer to a posted comment, made before the commit: call it after.
+
+    The comment's page is found while the comment, its thread and the
+    thread's owner are loaded; after the commit, which expires them, finding
+    it would read them all again. The flash and the session's note of a
+    pending comment wait for the call, so a failed commit leaves neither.
+    """
+    pending = comment.status == CommentStatus.pending
+    if pending:
+        message, category = (
             "Thank you. Your comment awaits approval by a moderator; "
             "it will show to everyone once approved.",
             "info",
         )
     elif comment.needs_review:
-        flash(
-            "Your comment is posted. As it is your first, a moderator will look at it.", "success"
+        message, category = (
+            "Your comment is posted. As it is your first, a moderator will look at it.",
+            "success",
         )
     else:
-        flash("Your comment is posted.", "success")
-    return redirect(comment_url(comment))
+        message, category = "Your comment is posted.", "success"
+    pending_ids = own_pending_ids() | {comment.id} if pending else own_pending_ids()
+    url, comment_id = comment_url(comment, pending_ids=pending_ids), comment.id
+
+    def answer():
+        if pending:
+            _remember_pending(comment_id)
+        flash(message, category)
+        return redirect(url)
+
+    return answer
 
 
 def _post_guest(thread: Thread, article: Article):
     form = GuestCommentForm()
     status = 400
     if form.validate_on_submit():
-        comment, refused = attempt(
+        answer, refused = attempt(
             form,
-            lambda: comment_service.post_guest_comment(article, form.name.data, form.body.data),
+            lambda: _answer_post(
+                comment_service.post_guest_comment(article, form.name.data, form.body.data)
+            ),
         )
         if not refused:
-            return _after_post(comment)
+            return answer()
         status = refused
     return _form_page(form, thread, thread_owner(thread), guest=True, status=status)
 
@@ -300,12 +326,14 @@ def post_comment(thread_id):
                 "The comment you are replying to does not exist (it may have been removed)."
             )
         else:
-            comment, refused = attempt(
+            answer, refused = attempt(
                 form,
-                lambda: comment_service.add_comment(thread, _viewer(), form.body.data, parent),
+                lambda: _answer_post(
+                    comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+                ),
             )
             if not refused:
-                return _after_post(comment)
+                return answer()
             status = refused
     if parent is not None and parent.thread_id != thread.id:
         parent = None
@@ -337,11 +365,14 @@ def reply(comment_id):
         return _form_page(form, thread, owner, parent=parent, action=action)
     status = 400
     if form.validate_on_submit():
-        comment, refused = attempt(
-            form, lambda: comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+        answer, refused = attempt(
+            form,
+            lambda: _answer_post(
+                comment_service.add_comment(thread, _viewer(), form.body.data, parent)
+            ),
         )
         if not refused:
-            return _after_post(comment)
+            return answer()
         status = refused
     return _form_page(form, thread, owner, parent=parent, status=status, action=action)
 

@@ -73,6 +73,14 @@ class Thread(RowVersioned, db.Model):
         uselist=False,
         viewonly=True,
     )
+    # The article whose thread this is, if any. Both are loaded once per
+    # session and remembered on the thread (`thread_owner`).
+    owner_article: so.Mapped["Article | None"] = so.relationship(
+        primaryjoin="Article.thread_id == Thread.id",
+        foreign_keys="Article.thread_id",
+        uselist=False,
+        viewonly=True,
+    )
 
     def __repr__(self) -> str:
         return f"<Thread {self.id} {self.state}>"

@@ -213,11 +213,11 @@ def add_comment(thread: Thread, author: User, body: str, parent: Comment | None 
 def tell_about_comment(comment: Comment, thread: Thread, parent: Comment | None, author: User):
     """The parent's author hears of a reply, @mentioned members of the mention (if they can
     see it), the thread's followers of a new comment; the author follows the thread."""
-    from ..models import Follow, Proposal
+    from ..models import Follow
     from ..urls import comment_url, path_for
     from .notifications import FollowTarget, audience, auto_follow, mentioned_members, notify_many
 
-    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    proposal = thread.owner_proposal
     if proposal is not None:
         where = f"{proposal.label} “{proposal.title}”"
     else:
@@ -312,12 +312,11 @@ def edit_comment(comment: Comment, actor: User, body: str, now: datetime | None 
 
 def _tell_newly_mentioned(comment: Comment, previous: str, author: User) -> None:
     """An edit that adds an @mention tells that member (once: not those named before)."""
-    from ..models import Proposal
     from .notifications import mentioned_members, mentioned_names, notify_many
 
     before = {name.lower() for name in mentioned_names(previous)}
     thread = comment.thread
-    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+    proposal = thread.owner_proposal
     new = [
         m.id
         for m in mentioned_members(comment.body)

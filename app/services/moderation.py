@@ -648,7 +648,7 @@ def _set_thread_state(thread: Thread, actor: User, reason: str, locked: bool) ->
     action = "lock_thread" if locked else "unlock_thread"
     _log(actor, action, "thread", thread.id, reason, owner_id)
     if owner_id is not None:
-        proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
+        proposal = thread.owner_proposal
         verb = "locked" if locked else "unlocked"
         _notify(
             owner_id,

@@ -555,11 +555,10 @@ class Owner:
 
 
 def thread_owner(thread: Thread) -> Owner:
-    """The article or proposal whose thread this is (found by their thread_id)."""
-    article = db.session.scalar(sa.select(Article).where(Article.thread_id == thread.id))
-    if article is not None:
-        return Owner("article", article=article)
-    proposal = db.session.scalar(sa.select(Proposal).where(Proposal.thread_id == thread.id))
-    if proposal is not None:
-        return Owner("proposal", proposal=proposal)
+    """The article or proposal whose thread this is (the thread's own relationships:
+    read once, then remembered on the thread)."""
+    if thread.owner_article is not None:
+        return Owner("article", article=thread.owner_article)
+    if thread.owner_proposal is not None:
+        return Owner("proposal", proposal=thread.owner_proposal)
     return Owner("thread")
