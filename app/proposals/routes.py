@@ -422,11 +422,13 @@ def uncosign(proposal_id):
 
 
 def _change_signature(proposal_id: int, change, done: str):
-    """Co-sign or un-sign through the service; a refusal is a 409 with its reason."""
-    proposal = db.get_or_404(Proposal, proposal_id)
+    """Co-sign or un-sign through the service; a refusal is a 409 with its reason.
+
+    The service reads the proposal as it locks its row: given the id, that
+    is the request's one read of it (a missing one is a 404)."""
     member = current_user._get_current_object()
     try:
-        change(proposal, member)
+        proposal = change(proposal_id, member)
     except InvalidState as exc:
         db.session.rollback()
         return _cosign_answer(proposal_id, exc.message, ok=False, status=409)

@@ -182,7 +182,16 @@ def _active_cosignature_select() -> sa.Select:
 def _lock(*proposals: Proposal) -> None:
     """Lock the proposals' rows (in id order, so two writers never deadlock) and reload them."""
     for proposal in sorted(proposals, key=lambda p: p.id):
-        db.session.execute(_lock_select(), {"proposal_id": proposal.id}).unique().scalar_one()
+        _locked(proposal.id)
+
+
+def _locked(proposal_id: int) -> Proposal:
+    """The proposal's row, locked and read afresh with its round and co-authors."""
+    found = db.session.execute(_lock_select(), {"proposal_id": proposal_id}).unique()
+    proposal = found.scalar_one_or_none()
+    if proposal is None:
+        raise NotFound("There is no such proposal.")
+    return proposal
 
 
 def _bump(proposal: Proposal, delta: int) -> int:
@@ -423,16 +432,17 @@ def edit_proposal(
     return version
 
 
-def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
+def cosign(proposal: Proposal | int, actor: User, now: datetime | None = None) -> Proposal:
     """Co-sign an open proposal, once; the count goes up by one in SQL.
 
     The proposal's row is locked first, so a withdrawal, hiding or closing
     that commits before is seen by the predicate, and two co-signs of one
     member queue and the second finds the first. The partial unique index
-    (one active co-signature per member and proposal) backs that up.
+    (one active co-signature per member and proposal) backs that up. The
+    proposal may be given by its id: the lock is then its one read.
     """
     _require_active(actor, now)
-    _lock(proposal)
+    proposal = _locked(proposal if isinstance(proposal, int) else proposal.id)
     now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     reason = proposal.why_not_cosign(actor, active_cosignature(proposal, actor) is not None, now)
     if reason:
@@ -443,12 +453,13 @@ def cosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None
     )
     db.session.execute(_insert(CosignEvent), {**row, "kind": CosignEventKind.sign, "at": now})
     _bump(proposal, 1)
+    return proposal
 
 
-def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> None:
-    """Remove the member's co-signature while co-signing is open."""
+def uncosign(proposal: Proposal | int, actor: User, now: datetime | None = None) -> Proposal:
+    """Remove the member's co-signature while co-signing is open (the proposal or its id)."""
     _require_active(actor, now)
-    _lock(proposal)
+    proposal = _locked(proposal if isinstance(proposal, int) else proposal.id)
     now = now or utcnow()  # after the lock: a proposal's events get times in lock order
     reason = proposal.why_not_uncosign(actor, True, now)
     if reason:
@@ -468,6 +479,7 @@ def uncosign(proposal: Proposal, actor: User, now: datetime | None = None) -> No
     db.session.execute(_insert(CosignEvent), {**row, "kind": CosignEventKind.unsign, "at": now})
     _bump(proposal, -1)
     db.session.flush()
+    return proposal
 
 
 def _offer_successor(
