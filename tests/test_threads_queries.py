@@ -66,13 +66,14 @@ def test_replies_loader_and_permalink_are_fixed_cost(client, query_counter, smal
 
 
 def test_posting_a_comment_or_a_reply_reads_each_row_once(
-    app, client, auth, make_user, make_comment, make_proposal, query_counter, small_and_big
+    app, client, auth, make_user, make_comment, make_proposal, query_counter, small_and_big,
+    monkeypatch,
 ):
     """The thread comes with its owner, and the answer (the comment's page) is found
     before the commit: nothing the request loaded is read again after it. Before, a
     comment took 18 statements; 6 of them read the thread, the member, the owner and
     the comment again after the commit."""
-    app.config["COMMENTS_PER_PAGE"] = 3
+    monkeypatch.setitem(app.config, "COMMENTS_PER_PAGE", 3)
     member = make_user()
     make_comment(author=member, body="Their first comment anywhere: reviewed")
     auth.login(member)
