@@ -174,12 +174,16 @@ def _register_template_helpers(app: Flask) -> None:
 
 
 @functools.cache
-def _with_badge() -> tuple:
+def _user_select(badge: bool) -> sa.Select:
+    """The signed-in member's row, built once (every member's request runs it):
+    a page's header shows the unread badge, which comes in the same statement;
+    a form's answer is mostly a redirect, and asks for the count only if shown."""
     from sqlalchemy.orm import undefer
 
     from .models import User
 
-    return (undefer(User.unread_notifications),)
+    select = sa.select(User).where(User.id == sa.bindparam("user_id"))
+    return select.options(undefer(User.unread_notifications)) if badge else select
 
 
 @login_manager.user_loader
@@ -189,10 +193,8 @@ def load_user(user_id: str):
     parsed = User.parse_id(user_id)
     if parsed is None:
         return None
-    # A page's header shows the unread badge: it comes in the same statement.
-    # (A form's answer is mostly a redirect: it asks for the count only if shown.)
-    badge = _with_badge() if request.method in SAFE_METHODS else ()
-    user = db.session.get(User, parsed[0], options=badge)
+    select = _user_select(request.method in SAFE_METHODS)
+    user = db.session.execute(select, {"user_id": parsed[0]}).scalar_one_or_none()
     if user is None or user.session_version != parsed[1]:
         return None
     return user

@@ -91,8 +91,10 @@ def test_a_proposal_page_reads_what_it_shows_the_viewer_with_the_proposal(
     monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)  # a visitor's page is built
     count = count_queries(client, query_counter, f"/proposals/{lead.id}")
     html = client.get(f"/proposals/{lead.id}").get_data(as_text=True)
-    # (A moderator's page also asks what its moderation controls need: recusal.)
-    assert count == {"visitor": 1, "member": 2}.get(viewer, count)
+    # A member's: their own row (every request of theirs reads it), the proposal with
+    # what it shows them, the follow buttons. (A moderator's page also asks what its
+    # moderation controls need: recusal.)
+    assert count == {"visitor": 1, "member": 3}.get(viewer, count)
     assert f"/proposals/{shown.id}\"" in html
     assert (f"/proposals/{hidden.id}\"" in html) == (viewer == "moderator")
     assert ("You co-signed on" in html) == (viewer != "visitor")
