@@ -869,8 +869,13 @@ def versions_of(proposal: Proposal) -> list[ProposalVersion]:
 # --- Reading rounds ----------------------------------------------------------
 
 
+@functools.cache
+def _round_select() -> sa.Select:
+    return sa.select(Round).where(Round.slug == sa.bindparam("slug"))
+
+
 def get_round(slug: str) -> Round:
-    round_ = db.session.scalar(sa.select(Round).where(Round.slug == slug))
+    round_ = db.session.scalar(_round_select(), {"slug": slug})
     if round_ is None:
         raise NotFound("There is no round at this address.")
     return round_
@@ -959,16 +964,21 @@ def load_proposal_page(proposal_id: int, viewer) -> ProposalPage:
     return ProposalPage(proposal, signature, predecessors)
 
 
+@functools.cache
+def _state_counts_select() -> sa.Select:
+    return (
+        sa.select(Proposal.round_id, Proposal.state, sa.func.count())
+        .where(Proposal.round_id.in_(sa.bindparam("round_ids", expanding=True)))
+        .group_by(Proposal.round_id, Proposal.state)
+    )
+
+
 def state_counts(round_ids) -> dict[int, dict[str, int]]:
     """Per round: proposals in each state and in total, in one grouped COUNT."""
     counts: dict[int, dict[str, int]] = {rid: {"total": 0} for rid in round_ids}
     if not counts:
         return counts
-    rows = db.session.execute(
-        sa.select(Proposal.round_id, Proposal.state, sa.func.count())
-        .where(Proposal.round_id.in_(list(counts)))
-        .group_by(Proposal.round_id, Proposal.state)
-    )
+    rows = db.session.execute(_state_counts_select(), {"round_ids": list(counts)})
     for round_id, state, n in rows:
         counts[round_id][ProposalState(state).value] = n
         counts[round_id]["total"] += n
