@@ -118,3 +118,22 @@ def test_posting_a_comment_or_a_reply_reads_each_row_once(
             f"#comment-{reply.id}"
         ), response.location
         assert counted.count <= 12, (page_url, counted.count, counted.statements)
+
+
+def test_an_article_page_knows_its_thread_has_no_proposal(
+    app, make_user, query_counter, small_and_big
+):
+    """The article is its thread's owner: the visibility rule, which asks for the
+    proposal that owns a thread, does not ask the database for it (it did, one
+    statement per article page). (A moderator's page asks more: the recusal rule
+    looks up the thread's proposal by the thread's id.)"""
+    for role in (None, Role.member):
+        client = app.test_client()
+        if role is not None:
+            AuthActions(client).login(make_user(role=role))
+        db.session.remove()
+        with query_counter() as counted:
+            html = client.get("/articles/small").get_data(as_text=True)
+        assert html.count('<li class="comment ') == 10
+        statements = [" ".join(s.split()) for s in counted.statements]
+        assert not [s for s in statements if "FROM proposals" in s], (role, statements)

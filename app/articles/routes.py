@@ -18,6 +18,7 @@ from flask import (
     url_for,
 )
 from flask_login import current_user, login_required
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import PermissionDenied, wants_json
 from ..extensions import db, limiter
@@ -178,6 +179,10 @@ def show(slug):
     article = db.session.execute(_article_select(), {"slug": slug}).scalar_one_or_none()
     if article is None:
         abort(404)
+    # Its thread's owner is known: the article (a thread has one owner), not a
+    # proposal, which the visibility rule would otherwise ask the database for.
+    set_committed_value(article.thread, "owner_article", article)
+    set_committed_value(article.thread, "owner_proposal", None)
     view = current_thread_view(_visible_thread_or_404(article.thread), article)
     if wants_json():
         return jsonify(article=_article_json(article), thread=view.as_json(_permalink))
