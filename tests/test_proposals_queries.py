@@ -98,3 +98,29 @@ def test_a_proposal_page_reads_what_it_shows_the_viewer_with_the_proposal(
     assert f"/proposals/{shown.id}\"" in html
     assert (f"/proposals/{hidden.id}\"" in html) == (viewer == "moderator")
     assert ("You co-signed on" in html) == (viewer != "visitor")
+
+
+def test_a_round_page_reads_the_round_and_its_counts_in_one_statement(
+    app, db, client, auth, make_round, make_user, make_proposal, query_counter, monkeypatch
+):
+    """The round's row and its proposals' counts by state come together (they were two
+    statements), also for a round with no proposals yet."""
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)  # a visitor's page is built
+    empty, busy = make_round(title="Empty round"), make_round(title="Busy round")
+    kept, gone = make_proposal(round=busy), make_proposal(round=busy)
+    svc.withdraw_proposal(gone, gone.author, WithdrawalReason.other, "In favour.", successor=kept)
+    db.session.commit()
+    slugs = {empty.slug: "0 proposals, 0 withdrawn", busy.slug: "2 proposals, 1 withdrawn"}
+    for signed_in in (False, True):
+        if signed_in:
+            auth.login(make_user())
+        for slug, shown in slugs.items():
+            db.session.remove()
+            with query_counter() as counted:
+                html = client.get(f"/rounds/{slug}").get_data(as_text=True)
+            assert shown in " ".join(html.split()), (slug, signed_in)
+            rounds = [s for s in counted.statements if "FROM rounds" in " ".join(s.split())]
+            assert len(rounds) == 1 and "count(" in rounds[0].lower(), counted.statements
+            grouped = [s for s in counted.statements if "GROUP BY" in s]
+            assert grouped == rounds, counted.statements
+    assert client.get("/rounds/no-such-round").status_code == 404

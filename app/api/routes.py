@@ -199,8 +199,8 @@ def list_rounds(args):
 @blp.response(200, RoundSchema)
 def get_round(slug):
     """A round, with its proposals counted by state."""
-    round_ = svc.get_round(slug)
-    return jsonify(RoundSchema(counts=svc.state_counts([round_.id])).dump(round_))
+    round_, counts = svc.round_with_counts(slug)
+    return jsonify(RoundSchema(counts={round_.id: counts}).dump(round_))
 
 
 _SORT_KEYS = {

@@ -131,7 +131,7 @@ def _round_versions(slug: str) -> tuple | None:
 @bp.route("/rounds/<slug>", endpoint="round")
 @visitor_page(_round_versions)
 def show_round(slug):
-    round_ = svc.get_round(slug)
+    round_, counts = svc.round_with_counts(slug)
     user = _user()
     sort = request.args.get("sort", "supporters")
     if sort not in svc.SORTS:
@@ -139,7 +139,6 @@ def show_round(slug):
     state = request.args.get("state", "")
     if state not in {s.value for s in ProposalState}:
         state = ""
-    counts = svc.state_counts([round_.id])[round_.id]
     total, withdrawn_n = counts["total"], counts.get("withdrawn", 0)
     if state:
         main_states = [] if state == "withdrawn" else [state]
