@@ -6,10 +6,12 @@ on refusal; the caller commits. Order paths and counters are changed in SQL
 clash and the counts stay exact.
 """
 
+import functools
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 from flask import current_app, has_app_context
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ..errors import InvalidState, NotFound, PermissionDenied, ValidationError
 from ..extensions import db
@@ -93,24 +95,35 @@ def _check_parent(thread: Thread, parent: Comment | None) -> None:
         raise InvalidState("This conversation is too deep; please reply higher up.")
 
 
+@functools.cache
+def _root_update() -> sa.Update:
+    comments = Comment.__table__
+    return (
+        sa.update(comments)
+        .where(comments.c.id == sa.bindparam("comment_id"))
+        .values(root_id=comments.c.id)
+    )
+
+
+@functools.cache
+def _next_seq_update(model) -> sa.Update:
+    """reply_seq + 1 on a thread (a top-level comment) or a parent comment (a reply)."""
+    return (
+        sa.update(model)
+        .where(model.id == sa.bindparam("row_id"))
+        .values(reply_seq=model.reply_seq + 1)
+        .returning(model.reply_seq)
+    )
+
+
 def _next_seq(thread: Thread, parent: Comment | None) -> int:
     # UPDATE ... RETURNING takes the row lock (PostgreSQL) or runs inside the
     # BEGIN IMMEDIATE write lock (SQLite): two replies never share a number.
-    if parent is None:
-        stmt = (
-            sa.update(Thread)
-            .where(Thread.id == thread.id)
-            .values(reply_seq=Thread.reply_seq + 1)
-            .returning(Thread.reply_seq)
-        )
-    else:
-        stmt = (
-            sa.update(Comment)
-            .where(Comment.id == parent.id)
-            .values(reply_seq=Comment.reply_seq + 1)
-            .returning(Comment.reply_seq)
-        )
-    return db.session.execute(stmt, execution_options={"synchronize_session": False}).scalar_one()
+    stmt = _next_seq_update(Thread if parent is None else Comment)
+    row_id = thread.id if parent is None else parent.id
+    return db.session.execute(
+        stmt, {"row_id": row_id}, execution_options={"synchronize_session": False}
+    ).scalar_one()
 
 
 def _ancestor_paths(path: str) -> list[str]:
@@ -118,13 +131,19 @@ def _ancestor_paths(path: str) -> list[str]:
     return [".".join(parts[:i]) for i in range(1, len(parts))]
 
 
+@functools.cache
+def _count_in_update(top_level: bool) -> sa.Update:
+    values = {"comment_count": Thread.comment_count + 1}
+    if top_level:
+        values["top_level_count"] = Thread.top_level_count + 1
+    return sa.update(Thread).where(Thread.id == sa.bindparam("thread_id")).values(**values)
+
+
 def count_in(comment: Comment) -> None:
     """Add a newly public comment to the thread's and its ancestors' counters."""
-    values = {"comment_count": Thread.comment_count + 1}
-    if comment.depth == 0:
-        values["top_level_count"] = Thread.top_level_count + 1
     db.session.execute(
-        sa.update(Thread).where(Thread.id == comment.thread_id).values(**values),
+        _count_in_update(comment.depth == 0),
+        {"thread_id": comment.thread_id},
         execution_options={"synchronize_session": False},
     )
     ancestors = _ancestor_paths(comment.path)
@@ -182,16 +201,23 @@ def insert_comment(
     db.session.add(comment)
     db.session.flush()
     if parent is None:
-        # A top-level comment is the root of its own sub-thread.
-        comment.root_id = comment.id
-        db.session.flush()
+        # A top-level comment is the root of its own sub-thread (a plain UPDATE:
+        # the unit of work's second flush cost more than the statement).
+        db.session.execute(_root_update(), {"comment_id": comment.id})
+        set_committed_value(comment, "root_id", comment.id)
+        db.session.expire(comment, ["row_version"])
     if status != CommentStatus.pending:
         count_in(comment)
     return comment
 
 
+@functools.cache
+def _any_comment_select() -> sa.Select:
+    return sa.select(sa.exists().where(Comment.author_id == sa.bindparam("author_id")))
+
+
 def _is_first_comment(user: User) -> bool:
-    return not db.session.scalar(sa.select(sa.exists().where(Comment.author_id == user.id)))
+    return not db.session.scalar(_any_comment_select(), {"author_id": user.id})
 
 
 def add_comment(thread: Thread, author: User, body: str, parent: Comment | None = None) -> Comment:

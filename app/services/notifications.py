@@ -410,15 +410,22 @@ def audience(target: FollowTarget, target_id: int):
     )
 
 
+@functools.cache
+def _follow_row_select() -> sa.Select:
+    return sa.select(Follow.id).where(
+        Follow.user_id == sa.bindparam("user_id"),
+        Follow.target == sa.bindparam("target"),
+        Follow.target_id == sa.bindparam("target_id"),
+    )
+
+
 def auto_follow(user: User | int | None, target: FollowTarget, target_id: int) -> None:
     """Taking part follows, unless the member unfollowed before."""
     user_id = user if isinstance(user, int) or user is None else user.id
     if user_id is None:
         return
     exists = db.session.scalar(
-        sa.select(Follow.id).where(
-            Follow.user_id == user_id, Follow.target == target, Follow.target_id == target_id
-        )
+        _follow_row_select(), {"user_id": user_id, "target": target, "target_id": target_id}
     )
     if exists:
         return
