@@ -439,3 +439,51 @@ def test_proposal_page_shows_controls_by_role(client, auth, db, cast, scene):
     auth.login(cast.member)
     html = client.get(url).data.decode()
     assert "Advertising" in html and scene.proposal.title not in html
+
+
+def test_thread_contexts_name_each_thread_as_the_viewer_may_see_it_in_one_statement(
+    app, db, make_user, mod_article, mod_proposal, query_counter
+):
+    """An article's thread, a proposal's, a hidden proposal's, a hidden thread and a
+    thread of its own (a moved sub-thread): named and linked for a visitor, a member
+    and a moderator, each in one statement (it took four)."""
+    from app.models import Thread, ThreadState
+    from app.moderation.queries import thread_contexts
+
+    author = make_user()
+    article = mod_article(title="On threads")
+    shown = mod_proposal(author, title="Shown proposal")
+    hidden = mod_proposal(author, title="Hidden proposal")
+    hidden.is_hidden = True
+    locked_away = mod_article(title="Hidden thread's article")
+    locked_away.thread.state = ThreadState.hidden
+    own = Thread(title="A moved conversation")
+    db.session.add(own)
+    db.session.commit()
+    ids = [article.thread_id, shown.thread_id, hidden.thread_id, locked_away.thread_id, own.id]
+    expected = {
+        "visitor": ["article", "proposal", "hidden", "hidden", "thread"],
+        "member": ["article", "proposal", "hidden", "hidden", "thread"],
+        "moderator": ["article", "proposal", "proposal", "article", "thread"],
+    }
+    viewers = {
+        "visitor": None,
+        "member": make_user(),
+        "moderator": make_user(role=Role.moderator),
+    }
+    for name, viewer in viewers.items():
+        db.session.expire_all()
+        if viewer is not None:
+            db.session.refresh(viewer)  # the viewer is loaded, as in a request
+        with app.test_request_context("/"), query_counter() as counted:
+            contexts = thread_contexts(ids, viewer)
+        assert counted.count == 1, (name, counted.statements)
+        assert [contexts[i].kind for i in ids] == expected[name], name
+        for thread_id in ids:
+            context = contexts[thread_id]
+            if context.kind == "hidden":
+                assert context.url is None and "Hidden" not in context.title
+        if name == "moderator":
+            assert contexts[hidden.thread_id].title == f"Proposal {hidden.number}: Hidden proposal"
+            assert contexts[own.id].title == "A moved conversation"
+            assert contexts[article.thread_id].url == "/articles/" + article.slug

@@ -214,3 +214,31 @@ def test_flask_check_reports_and_fixes_a_stale_index(app, db, make_comment):
     assert result.exit_code == 0, result.output
     result = runner.invoke(args=["check"])
     assert result.exit_code == 0 and "No drift" in result.output
+
+
+def test_a_comment_hit_reads_its_thread_and_owner_once(
+    client, auth, db, make_user, make_proposal, make_comment, query_counter
+):
+    """The comments shown come with their thread and the proposal owning it (the marks
+    ask), and their links' contexts are one more statement: a page of comment hits on
+    proposals' threads is eight statements for a visitor (it was eleven), whatever the
+    number of threads. A hidden proposal's comment stays out for a visitor, and is
+    marked for a moderator."""
+    shown = [make_proposal(title=f"Proposal {n}") for n in range(3)]
+    hidden = make_proposal(title="Hidden one")
+    for proposal in [*shown, hidden]:
+        make_comment(thread=proposal.thread, body="Kittiwakes nest here")
+    hidden.is_hidden = True
+    db.session.commit()
+    shown_ids, hidden_id = [p.id for p in shown], hidden.id
+    db.session.remove()
+    with query_counter() as counted:
+        results = client.get("/search?q=kittiwakes", headers=JSON).get_json()["results"]
+    assert len(results) == 3
+    assert {r["in"]["url"] for r in results} == {f"/proposals/{i}" for i in shown_ids}
+    assert counted.count <= 8, [" ".join(s.split())[:100] for s in counted.statements]
+    auth.login(make_user(role=Role.moderator))
+    results = client.get("/search?q=kittiwakes", headers=JSON).get_json()["results"]
+    marks = {r["in"]["url"]: r["marks"] for r in results}
+    assert marks[f"/proposals/{hidden_id}"] == ["On a hidden proposal"]
+    assert marks[f"/proposals/{shown_ids[0]}"] == []

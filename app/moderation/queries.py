@@ -28,7 +28,7 @@ from ..urls import (
     round_url,
     thread_url,
 )
-from ..visibility import HIDDEN_THREAD, hidden_proposal_ids, hidden_thread_ids
+from ..visibility import HIDDEN_THREAD, hidden_proposal_ids
 
 QUEUE_LIMIT = 100
 
@@ -44,44 +44,49 @@ class ThreadContext:
 
 
 def thread_contexts(thread_ids, viewer, build: Build = url_for) -> dict[int, ThreadContext]:
-    """Contexts for many threads in four queries, named as `viewer` may see them.
+    """Contexts for many threads in one statement, named as `viewer` may see them.
 
-    A thread `viewer` may not see (hidden, or a hidden proposal's) is named
-    without its title and without a link (app.visibility). `build` makes
-    the links (app.urls: `url_for`, or `absolute_url` for a feed).
+    Each thread comes with its owner, the article or proposal (the columns a
+    name and a link need). A thread `viewer` may not see (hidden, or a hidden
+    proposal's: `Thread.is_visible_to`, app.visibility) is named without its
+    title and without a link. `build` makes the links (app.urls: `url_for`,
+    or `absolute_url` for a feed).
     """
     ids = {tid for tid in thread_ids if tid is not None}
     if not ids:
         return {}
-    hidden = hidden_thread_ids(viewer, ids)
-    found: dict[int, ThreadContext] = {}
-    for thread_id in hidden:
-        found[thread_id] = ThreadContext(thread_id, HIDDEN_THREAD, None, "hidden")
-    ids -= hidden
-    for slug, title, thread_id in db.session.execute(
-        sa.select(Article.slug, Article.title, Article.thread_id).where(Article.thread_id.in_(ids))
-    ):
-        found[thread_id] = ThreadContext(thread_id, title, article_url(slug, build), "article")
-    for prop_id, number, title, thread_id in db.session.execute(
-        sa.select(Proposal.id, Proposal.number, Proposal.title, Proposal.thread_id).where(
-            Proposal.thread_id.in_(ids)
+    threads = db.session.scalars(
+        sa.select(Thread)
+        .where(Thread.id.in_(ids))
+        .options(
+            so.joinedload(Thread.owner_article).load_only(
+                Article.slug, Article.title, Article.thread_id
+            ),
+            so.joinedload(Thread.owner_proposal).load_only(
+                Proposal.number, Proposal.title, Proposal.thread_id, Proposal.is_hidden
+            ),
         )
-    ):
-        found[thread_id] = ThreadContext(
-            thread_id, f"Proposal {number}: {title}", proposal_url(prop_id, build), "proposal"
+    )
+    return {thread.id: _context(thread, viewer, build) for thread in threads}
+
+
+def _context(thread: Thread, viewer, build: Build) -> ThreadContext:
+    if not thread.is_visible_to(viewer):
+        return ThreadContext(thread.id, HIDDEN_THREAD, None, "hidden")
+    if thread.owner_article is not None:
+        article = thread.owner_article
+        return ThreadContext(thread.id, article.title, article_url(article.slug, build), "article")
+    if thread.owner_proposal is not None:
+        proposal = thread.owner_proposal
+        return ThreadContext(
+            thread.id,
+            f"Proposal {proposal.number}: {proposal.title}",
+            proposal_url(proposal.id, build),
+            "proposal",
         )
-    rest = ids - set(found)
-    if rest:
-        for thread_id, title in db.session.execute(
-            sa.select(Thread.id, Thread.title).where(Thread.id.in_(rest))
-        ):
-            found[thread_id] = ThreadContext(
-                thread_id,
-                title or f"Thread {thread_id}",
-                thread_url(thread_id, build),
-                "thread",
-            )
-    return found
+    return ThreadContext(
+        thread.id, thread.title or f"Thread {thread.id}", thread_url(thread.id, build), "thread"
+    )
 
 
 def _comment_options():

@@ -561,10 +561,13 @@ def _fill(engine: _Engine, hits: list[Hit], viewer) -> None:
         by_kind.setdefault(hit.kind, []).append(hit)
     loaders = {
         "proposal": (so.joinedload(Proposal.author), so.joinedload(Proposal.round)),
-        "comment": (so.joinedload(Comment.author), so.joinedload(Comment.thread)),
+        # A comment's thread with the proposal that may own it (its marks ask).
+        "comment": (
+            so.joinedload(Comment.author),
+            so.joinedload(Comment.thread).joinedload(Thread.owner_proposal),
+        ),
         "article": (so.joinedload(Article.thread),),
     }
-    owners: dict[int, Proposal] = {}
     for kind, group in by_kind.items():
         model = _MODELS[kind]
         ids = [h.id for h in group]
@@ -578,19 +581,11 @@ def _fill(engine: _Engine, hits: list[Hit], viewer) -> None:
         for hit in group:
             hit.obj = objs[hit.id]
             hit.title, hit.snippet = marks.get(hit.id, (Markup(""), Markup("")))
-        if kind == "comment":
-            thread_ids = {h.obj.thread_id for h in group}
-            owners = {
-                p.thread_id: p
-                for p in db.session.scalars(
-                    sa.select(Proposal).where(Proposal.thread_id.in_(thread_ids))
-                )
-            }
     for hit in hits:
-        _describe(hit, owners, viewer)
+        _describe(hit, viewer)
 
 
-def _describe(hit: Hit, owners: dict[int, Proposal], viewer) -> None:
+def _describe(hit: Hit, viewer) -> None:
     obj = hit.obj
     if hit.kind == "proposal":
         hit.author = obj.author.display_name
@@ -603,7 +598,7 @@ def _describe(hit: Hit, owners: dict[int, Proposal], viewer) -> None:
             hit.marks.append(f"Comment {obj.status.value}")
         if obj.thread.state == ThreadState.hidden:
             hit.marks.append("In a hidden thread")
-        owner = owners.get(obj.thread_id)
+        owner = obj.thread.owner_proposal
         if owner is not None and owner.is_hidden:
             hit.marks.append("On a hidden proposal")
     else:
