@@ -457,27 +457,75 @@ def _window_stmts(
     return rows, count
 
 
-def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int):
-    """Up to `need` (id, score, created_at) rows of `kind`, best or newest first."""
+@functools.cache
+def _windows_stmt(
+    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, newest: bool,
+    sees: bool,
+) -> sa.CompoundSelect:
+    """The windows of several kinds as one statement (one round trip): each kind's
+    rows (`_window_stmts`), tagged with the kind. The kinds bind the same values."""
+    parts = []
+    for kind in kinds:
+        rows = _window_stmts(dialect, expression, kind, sort, ranked, newest, sees)[0]
+        rows = rows.subquery(f"window_{kind}")
+        parts.append(
+            sa.select(
+                sa.literal_column(f"'{kind}'", sa.String).label("kind"),  # a KINDS name
+                rows.c.id, rows.c.score, rows.c.created_at, rows.c.window_rows,
+            )
+        )  # fmt: skip
+    return sa.union_all(*parts)
+
+
+def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) -> dict:
+    """Each kind's window rows (step 2 over its window of candidates), in one statement."""
+    window = need * WINDOW_FACTOR + WINDOW_EXTRA
+    ranked = sort == "relevance"
+    newest = engine.newest_window(sort, window)
+    stmt = _windows_stmt(
+        engine.dialect, engine.expression is not None, tuple(kinds), sort,
+        ranked, newest, sees_hidden(viewer),
+    )  # fmt: skip
+    params = {**engine.params(window, ranked, newest, need), "need": need}
+    found: dict[str, list] = {kind: [] for kind in kinds}
+    for row in db.session.execute(stmt, params):
+        found[row.kind].append(row)
+    for rows in found.values():
+        # A UNION keeps no order: each kind's, as its statement gave it.
+        rows.sort(key=lambda r: (r.score, r.id), reverse=True)
+    return found
+
+
+def _find(
+    engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, rows=None
+):
+    """Up to `need` (id, score, created_at) rows of `kind`, best or newest first.
+
+    `rows`: the kind's window rows if the search read them already (`_windows`,
+    every kind's in one statement); without a restrictive filter they are
+    read here otherwise."""
 
     def order(source):
         return source.c.score.desc(), source.c.id.desc()
 
     if not filters.restrictive:
-        window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        ranked = sort == "relevance"
-        newest = engine.newest_window(sort, window)
-        rows_stmt, count_stmt = _window_stmts(
-            engine.dialect, engine.expression is not None, kind, sort,
-            ranked, newest, sees_hidden(viewer),
-        )  # fmt: skip
-        params = engine.params(window, ranked, newest, need)
-        rows = db.session.execute(rows_stmt, {**params, "need": need}).all()
+        if rows is None:
+            rows = _windows(engine, [kind], sort, viewer, need)[kind]
         if len(rows) >= need:
             return rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
-        seen = rows[0].window_rows if rows else db.session.scalar(count_stmt, params)
+        window = need * WINDOW_FACTOR + WINDOW_EXTRA
+        ranked = sort == "relevance"
+        newest = engine.newest_window(sort, window)
+        if rows:
+            seen = rows[0].window_rows
+        else:
+            count_stmt = _window_stmts(
+                engine.dialect, engine.expression is not None, kind, sort,
+                ranked, newest, sees_hidden(viewer),
+            )[1]  # fmt: skip
+            seen = db.session.scalar(count_stmt, engine.params(window, ranked, newest, need))
         if seen < window:
             return rows
     everything = engine.matches(kind, sort, None).subquery("cand")
@@ -541,8 +589,10 @@ def search(
     offset = (page - 1) * PER_PAGE
     need = offset + PER_PAGE + 1
     found: list[Hit] = []
-    for kind in filters.kinds():
-        for row in _find(engine, kind, sort, viewer, filters, need):
+    kinds = filters.kinds()
+    windows = {} if filters.restrictive else _windows(engine, kinds, sort, viewer, need)
+    for kind in kinds:
+        for row in _find(engine, kind, sort, viewer, filters, need, windows.get(kind)):
             found.append(Hit(kind, row.id, row.score, row.created_at))
     if sort == "relevance":
         found.sort(key=lambda h: (h.score, h.created_at), reverse=True)
