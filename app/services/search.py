@@ -477,11 +477,15 @@ def _windows_stmt(
     return sa.union_all(*parts)
 
 
+def _window_shape(engine: _Engine, sort: str, need: int) -> tuple[int, bool, bool]:
+    """The window's size, whether it is ranked, whether it is PostgreSQL's newest first."""
+    window = need * WINDOW_FACTOR + WINDOW_EXTRA
+    return window, sort == "relevance", engine.newest_window(sort, window)
+
+
 def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) -> dict:
     """Each kind's window rows (step 2 over its window of candidates), in one statement."""
-    window = need * WINDOW_FACTOR + WINDOW_EXTRA
-    ranked = sort == "relevance"
-    newest = engine.newest_window(sort, window)
+    window, ranked, newest = _window_shape(engine, sort, need)
     stmt = _windows_stmt(
         engine.dialect, engine.expression is not None, tuple(kinds), sort,
         ranked, newest, sees_hidden(viewer),
@@ -515,9 +519,7 @@ def _find(
             return rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
-        window = need * WINDOW_FACTOR + WINDOW_EXTRA
-        ranked = sort == "relevance"
-        newest = engine.newest_window(sort, window)
+        window, ranked, newest = _window_shape(engine, sort, need)
         if rows:
             seen = rows[0].window_rows
         else:
