@@ -51,6 +51,17 @@ class Thread(RowVersioned, db.Model):
     """The comments of one article or one proposal."""
 
     __tablename__ = "threads"
+    __table_args__ = (
+        # The few hidden threads, for "not in a hidden thread" asked of many
+        # rows (the home page's activity): without it PostgreSQL reads every
+        # thread to find none.
+        sa.Index(
+            "ix_threads_hidden",
+            "id",
+            sqlite_where=sa.text("state = 'hidden'"),
+            postgresql_where=sa.text("state = 'hidden'"),
+        ),
+    )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     state: so.Mapped[ThreadState] = so.mapped_column(

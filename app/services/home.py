@@ -146,11 +146,26 @@ def _recent_comments_select(light: bool = False) -> sa.Select:
         .outerjoin(owner_proposal, owner_proposal.thread_id == Thread.id)
         .where(
             Comment.status == _fixed(CommentStatus.published, Comment.status),
-            Thread.state != _fixed(ThreadState.hidden, Thread.state),
+            _not_in_hidden_thread(),
             sa.or_(owner_proposal.id.is_(None), owner_proposal.is_hidden.is_(False)),
         )
         .order_by(Comment.created_at.desc())
         .limit(_fixed(ACTIVITY_SHOWN, sa.Integer()))
+    )
+
+
+def _not_in_hidden_thread() -> sa.ColumnElement[bool]:
+    """SQL: the comment's thread is not hidden, asked of that one thread.
+
+    Not a condition on the joined thread: with one, SQLite (once ANALYZE has
+    run) first reads every thread into a Bloom filter, on every run, because
+    it expects to join half the comments; the LIMIT stops it after a dozen.
+    Measured on the scale set: 1.1 ms a run over 10,329 threads, 0.03 ms
+    this way, and the home page 2.6x slower than without the scale set.
+    """
+    hidden = so.aliased(Thread)
+    return ~sa.exists().where(
+        hidden.id == Comment.thread_id, hidden.state == _fixed(ThreadState.hidden, hidden.state)
     )
 
 
