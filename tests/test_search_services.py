@@ -510,3 +510,16 @@ def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
 
         walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
         assert walks and all(n["Actual Loops"] == 0 for n in walks)
+
+
+def test_a_hit_that_no_longer_matches_is_left_out_of_the_page(make_thread, make_comment):
+    """The shown rows are read with their highlights after the window: a row edited in
+    between so that it no longer matches has nothing to highlight, and is left out."""
+    thread = make_thread()
+    kept = make_comment(thread=thread, body="Guillemots on the cliff")
+    changed = make_comment(thread=thread, body="Puffins on the cliff")
+    engine = svc._engine("guillemots")
+    hits = [svc.Hit("comment", c.id, 1.0, c.created_at) for c in (kept, changed)]
+    svc._fill(engine, hits, None)
+    assert [h.id for h in hits] == [kept.id]
+    assert "<mark>Guillemots</mark>" in hits[0].snippet

@@ -219,11 +219,12 @@ def test_flask_check_reports_and_fixes_a_stale_index(app, db, make_comment):
 def test_a_comment_hit_reads_its_thread_and_owner_once(
     client, auth, db, make_user, make_proposal, make_comment, query_counter
 ):
-    """Every kind's window of candidates is one statement, the comments shown come with
-    their thread and the proposal owning it (the marks ask), and their links' contexts
-    are one more statement: a page of comment hits on proposals' threads is six
-    statements for a visitor (it was eleven), whatever the number of threads. A hidden
-    proposal's comment stays out for a visitor, and is marked for a moderator."""
+    """Every kind's window of candidates is one statement; the comments shown come with
+    their thread, the proposal owning it (the marks ask) and their highlighted text in
+    one more; their links' contexts are one more: a page of comment hits on proposals'
+    threads is five statements for a visitor (it was eleven), whatever the number of
+    threads. A hidden proposal's comment stays out for a visitor, and is marked for a
+    moderator."""
     shown = [make_proposal(title=f"Proposal {n}") for n in range(3)]
     hidden = make_proposal(title="Hidden one")
     for proposal in [*shown, hidden]:
@@ -236,9 +237,12 @@ def test_a_comment_hit_reads_its_thread_and_owner_once(
         results = client.get("/search?q=kittiwakes", headers=JSON).get_json()["results"]
     assert len(results) == 3
     assert {r["in"]["url"] for r in results} == {f"/proposals/{i}" for i in shown_ids}
-    assert counted.count <= 6, [" ".join(s.split())[:100] for s in counted.statements]
+    assert counted.count <= 5, [" ".join(s.split())[:100] for s in counted.statements]
     windows = [s for s in counted.statements if "window_rows" in s and "UNION ALL" in s]
     assert len(windows) == 1, counted.statements
+    # The comments shown, their threads and owners, and their highlighted text: one.
+    shown = [s for s in counted.statements if "snippet(" in s or "ts_headline(" in s]
+    assert len(shown) == 1 and "comments.thread_id" in shown[0], counted.statements
     auth.login(make_user(role=Role.moderator))
     results = client.get("/search?q=kittiwakes", headers=JSON).get_json()["results"]
     marks = {r["in"]["url"]: r["marks"] for r in results}
