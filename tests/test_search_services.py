@@ -523,3 +523,52 @@ def test_a_hit_that_no_longer_matches_is_left_out_of_the_page(make_thread, make_
     svc._fill(engine, hits, None)
     assert [h.id for h in hits] == [kept.id]
     assert "<mark>Guillemots</mark>" in hits[0].snippet
+
+
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_kinds_without_a_match_cost_no_statement_of_their_own(
+    make_thread, make_comment, query_counter, sort
+):
+    """A word found in comments only: every kind's window, empty or not, is one statement
+    and the comments shown one more. (A kind without a findable match asked a statement
+    of its own whether its window stood for every match.)"""
+    thread = make_thread()
+    lone = make_comment(thread=thread, body="A lone dunlin")
+    with query_counter() as counted:
+        result = run(None, "dunlin", sort=sort)
+    assert [h.id for h in result.hits] == [lone.id]
+    assert counted.count == 2, counted.statements
+
+
+def test_a_window_of_hidden_matches_still_finds_the_older_ones(
+    make_thread, make_comment, query_counter, moderator, db
+):
+    """Every match in the window is hidden: the window's rows say it was full, so the
+    visible matches further down are found (all the matches read, one more statement)."""
+    thread = make_thread()
+    older = [make_comment(thread=thread, body=f"Sanderling {i}") for i in range(3)]
+    for i in range(svc.PER_PAGE * 5):
+        make_comment(thread=thread, body=f"Sanderling hidden {i}", status=CommentStatus.hidden)
+    with query_counter() as counted:
+        hits = run(None, "sanderling").hits
+    assert {h.id for h in hits} == {c.id for c in older}
+    assert counted.count == 3, counted.statements
+    assert len(run(moderator, "sanderling").hits) == svc.PER_PAGE
+
+
+def test_newest_reads_every_match_when_the_newest_rows_hold_none(
+    make_thread, make_comment, monkeypatch
+):
+    """PostgreSQL, newest first, a word with more matches than the page asks the index
+    for, none of them among the newest RECENT_ROWS rows: the window comes back empty
+    and says so, and all the matches are read."""
+    monkeypatch.setattr(svc, "RECENT_ROWS", 3)
+    monkeypatch.setattr(svc, "WINDOW_FACTOR", 1)
+    monkeypatch.setattr(svc, "WINDOW_EXTRA", 0)
+    thread = make_thread()
+    old = [make_comment(thread=thread, body=f"A whimbrel, number {i}") for i in range(25)]
+    for i in range(5):
+        make_comment(thread=thread, body=f"Nothing to see {i}")
+    result = run(None, "whimbrel", kind="comment", sort="newest")
+    assert [h.id for h in result.hits] == [c.id for c in reversed(old)][: svc.PER_PAGE]
+    assert result.has_more

@@ -311,7 +311,7 @@ def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
     return sa.text(
         # B608 (SQL from strings): built from module constants; the words are bound (:q)
         f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
-        "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END FROM indexed"
+        "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END AS seen FROM indexed"
     )
 
 
@@ -342,14 +342,17 @@ def _owner_proposal():
     return so.aliased(Proposal, name="owner_proposal")
 
 
-def _rows_stmt(kind: str, source, viewer, filters: Filters):
-    """(id, score, created_at) of the `source` rows of `kind` that `viewer` may find."""
+def _rows_stmt(kind: str, source, viewer, filters: Filters, flagged: bool = False):
+    """(id, score, created_at) of the `source` rows of `kind` that `viewer` may find.
+
+    `flagged`: every row, with a `findable` column saying whether `viewer`
+    may find it, instead of the findable rows only.
+    """
     if kind == "proposal":
-        stmt = (
-            sa.select(source.c.id, source.c.score, Proposal.created_at)
-            .join(Proposal, Proposal.id == source.c.id)
-            .where(Proposal.visible_clause(viewer))
+        stmt = sa.select(source.c.id, source.c.score, Proposal.created_at).join(
+            Proposal, Proposal.id == source.c.id
         )
+        findable = Proposal.visible_clause(viewer)
         if filters.round is not None:
             stmt = stmt.where(Proposal.round_id == filters.round.id)
         if filters.state is not None:
@@ -364,13 +367,13 @@ def _rows_stmt(kind: str, source, viewer, filters: Filters):
             .join(Comment, Comment.id == source.c.id)
             .join(Thread, Thread.id == Comment.thread_id)
             .outerjoin(owner, owner.thread_id == Comment.thread_id)
-            .where(
-                Comment.text_visible_clause(viewer),
-                Thread.visible_clause(viewer),
-                sa.or_(owner.id.is_(None), owner.visible_clause(viewer)),
-                # A moved sub-thread's placeholder has no text of its own.
-                Comment.moved_to_thread_id.is_(None),
-            )
+        )
+        findable = sa.and_(
+            Comment.text_visible_clause(viewer),
+            Thread.visible_clause(viewer),
+            sa.or_(owner.id.is_(None), owner.visible_clause(viewer)),
+            # A moved sub-thread's placeholder has no text of its own.
+            Comment.moved_to_thread_id.is_(None),
         )
         if filters.round is not None:
             stmt = stmt.where(owner.round_id == filters.round.id)
@@ -384,14 +387,16 @@ def _rows_stmt(kind: str, source, viewer, filters: Filters):
             sa.select(source.c.id, source.c.score, Article.created_at)
             .join(Article, Article.id == source.c.id)
             .join(Thread, Thread.id == Article.thread_id)
-            .where(Thread.visible_clause(viewer))
         )
+        findable = Thread.visible_clause(viewer)
         created = Article.created_at
     if filters.since is not None:
         stmt = stmt.where(created >= filters.since)
     if filters.until is not None:
         stmt = stmt.where(created < filters.until)
-    return stmt
+    if flagged:
+        return stmt.add_columns(findable.label("findable"))
+    return stmt.where(findable)
 
 
 class _Seer:
@@ -408,34 +413,37 @@ class _Seer:
 
 
 @functools.cache
-def _window_stmts(
+def _window_stmt(
     dialect: str, expression: bool, kind: str, sort: str, ranked: bool, newest: bool, sees: bool
-) -> tuple[sa.Select, sa.Executable]:
-    """Step 2 over a window of candidates, and the window's size, made once per shape.
+) -> sa.Select:
+    """Step 2 over a window of candidates, made once per shape.
 
-    The values (:q, :limit, :ranked, :recent, :cap, :need) are bound when run: an
-    unfiltered search builds no statement (building one cost more than
-    running it).
+    The findable rows come first, then as many others as the page leaves
+    room for: each row says how many matches the window stands for
+    (`window_rows`; fewer than its LIMIT means all of them), so even a page
+    that finds nothing knows, without a statement of its own, whether more
+    matches lie beyond the window. No row at all: the window was empty.
+    The values (:q, :limit, :ranked, :recent, :cap, :need) are bound when
+    run: an unfiltered search builds no statement (building one cost more
+    than running it).
     """
     matches = _matches_text(dialect, expression, kind, sort, True, ranked, newest).subquery(
         "matches"
     )
-    # Each row also says how many matches the window stands for: fewer than
-    # its LIMIT means all of them.
-    if newest:
-        seen, count = matches.c.seen, _newest_seen_text(expression, kind)
-    else:
-        seen, count = sa.func.count().over(), sa.select(sa.func.count()).select_from(matches)
+    seen = matches.c.seen if newest else sa.func.count().over()
     candidates = sa.select(matches.c.id, matches.c.score, seen.label("window_rows")).subquery(
         "cand"
     )
-    rows = (
-        _rows_stmt(kind, candidates, _Seer() if sees else None, Filters())
-        .add_columns(candidates.c.window_rows)
-        .order_by(candidates.c.score.desc(), candidates.c.id.desc())
+    rows = _rows_stmt(kind, candidates, _Seer() if sees else None, Filters(), flagged=True)
+    return (
+        rows.add_columns(candidates.c.window_rows)
+        .order_by(
+            rows.selected_columns.findable.desc(),
+            candidates.c.score.desc(),
+            candidates.c.id.desc(),
+        )
         .limit(sa.bindparam("need", type_=sa.Integer))
     )
-    return rows, count
 
 
 @functools.cache
@@ -444,17 +452,30 @@ def _windows_stmt(
     sees: bool,
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
-    rows (`_window_stmts`), tagged with the kind. The kinds bind the same values."""
+    rows (`_window_stmt`), tagged with the kind. The kinds bind the same values."""
     parts = []
     for kind in kinds:
-        rows = _window_stmts(dialect, expression, kind, sort, ranked, newest, sees)[0]
+        tag = sa.literal_column(f"'{kind}'", sa.String).label("kind")  # a KINDS name
+        rows = _window_stmt(dialect, expression, kind, sort, ranked, newest, sees)
         rows = rows.subquery(f"window_{kind}")
         parts.append(
             sa.select(
-                sa.literal_column(f"'{kind}'", sa.String).label("kind"),  # a KINDS name
-                rows.c.id, rows.c.score, rows.c.created_at, rows.c.window_rows,
+                tag, rows.c.id, rows.c.score, rows.c.created_at, rows.c.findable,
+                rows.c.window_rows,
             )
         )  # fmt: skip
+        if newest:
+            # PostgreSQL's walk of the newest rows (way 2 of RECENT_ROWS) may
+            # find none of a word's older matches: a row without an id says
+            # what the window stands for, were it empty (the index asked for
+            # up to :cap matches, again).
+            empty = _newest_seen_text(expression, kind).columns(sa.column("seen", sa.Integer))
+            empty = empty.subquery(f"empty_{kind}")
+            parts.append(
+                sa.select(
+                    tag, sa.null(), sa.null(), sa.null(), sa.false(), empty.c.seen,
+                )
+            )  # fmt: skip
     return sa.union_all(*parts)
 
 
@@ -464,53 +485,59 @@ def _window_shape(engine: _Engine, sort: str, need: int) -> tuple[int, bool, boo
     return window, sort == "relevance", engine.newest_window(sort, window)
 
 
+@dataclass
+class _Window:
+    """A kind's findable rows in its window, best or newest first, and how many
+    matches the window stood for (None: it held no row)."""
+
+    rows: list = field(default_factory=list)
+    seen: int | None = None
+
+
 def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) -> dict:
-    """Each kind's window rows (step 2 over its window of candidates), in one statement."""
+    """Each kind's window (step 2 over its window of candidates), in one statement."""
     window, ranked, newest = _window_shape(engine, sort, need)
     stmt = _windows_stmt(
         engine.dialect, engine.expression is not None, tuple(kinds), sort,
         ranked, newest, sees_hidden(viewer),
     )  # fmt: skip
     params = {**engine.params(window, ranked, newest, need), "need": need}
-    found: dict[str, list] = {kind: [] for kind in kinds}
+    found = {kind: _Window() for kind in kinds}
     for row in db.session.execute(stmt, params):
-        found[row.kind].append(row)
-    for rows in found.values():
+        if row.id is None:  # PostgreSQL newest first: what an empty window stands for
+            found[row.kind].seen = found[row.kind].seen or row.window_rows
+            continue
+        found[row.kind].seen = row.window_rows
+        if row.findable:
+            found[row.kind].rows.append(row)
+    for each in found.values():
         # A UNION keeps no order: each kind's, as its statement gave it.
-        rows.sort(key=lambda r: (r.score, r.id), reverse=True)
+        each.rows.sort(key=lambda r: (r.score, r.id), reverse=True)
     return found
 
 
 def _find(
-    engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, rows=None
+    engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, found=None
 ):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first.
 
-    `rows`: the kind's window rows if the search read them already (`_windows`,
-    every kind's in one statement); without a restrictive filter they are
-    read here otherwise."""
+    `found`: the kind's `_Window` if the search read it already (`_windows`,
+    every kind's in one statement); without a restrictive filter it is read
+    here otherwise."""
 
     def order(source):
         return source.c.score.desc(), source.c.id.desc()
 
     if not filters.restrictive:
-        if rows is None:
-            rows = _windows(engine, [kind], sort, viewer, need)[kind]
-        if len(rows) >= need:
-            return rows
+        if found is None:
+            found = _windows(engine, [kind], sort, viewer, need)[kind]
+        if len(found.rows) >= need:
+            return found.rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
-        window, ranked, newest = _window_shape(engine, sort, need)
-        if rows:
-            seen = rows[0].window_rows
-        else:
-            count_stmt = _window_stmts(
-                engine.dialect, engine.expression is not None, kind, sort,
-                ranked, newest, sees_hidden(viewer),
-            )[1]  # fmt: skip
-            seen = db.session.scalar(count_stmt, engine.params(window, ranked, newest, need))
-        if seen < window:
-            return rows
+        window = _window_shape(engine, sort, need)[0]
+        if (found.seen or 0) < window:
+            return found.rows
     everything = engine.matches(kind, sort, None).subquery("cand")
     return db.session.execute(
         _rows_stmt(kind, everything, viewer, filters).order_by(*order(everything)).limit(need)
