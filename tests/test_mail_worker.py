@@ -173,7 +173,11 @@ def test_the_request_never_waits_for_smtp(
             db.session.scalar(sa.select(sa.func.count()).where(Notification.kind == "reply")) == 1
         )
         # The commit enqueued a delivery that the worker runs at once (no minute's sweep).
-        wait_until(lambda: len(smtp.messages) == 1, 20, "the reply was not mailed", worker)
+        try:
+            wait_until(lambda: len(smtp.messages) == 1, 20, "the reply was not mailed", worker)
+        except AssertionError as exc:  # what the server and the outbox say, too
+            outbox = outbox_states(db)
+            raise AssertionError(f"{exc}\nserver: {server.errors()[-3000:]}\n{outbox}") from None
         assert smtp.messages[0]["To"] == "alice@example.org"
     finally:
         server.stop()
