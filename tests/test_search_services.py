@@ -572,3 +572,16 @@ def test_newest_reads_every_match_when_the_newest_rows_hold_none(
     result = run(None, "whimbrel", kind="comment", sort="newest")
     assert [h.id for h in result.hits] == [c.id for c in reversed(old)][: svc.PER_PAGE]
     assert result.has_more
+
+
+def test_a_long_text_does_not_win_by_its_length_alone(make_thread, make_comment):
+    """Relevance weighs a word's count by the text's length on both engines (bm25 on
+    SQLite, `ts_rank` normalized by length on PostgreSQL): a short comment about it
+    comes before a long one that mentions it twice in passing."""
+    thread = make_thread()
+    short = make_comment(thread=thread, body="The turnstone nests here.")
+    long = make_comment(
+        thread=thread,
+        body="A turnstone, " + "and then some other matter entirely, " * 80 + "one turnstone.",
+    )
+    assert [i for _, i in found(None, "turnstone", kind="comment")] == [short.id, long.id]

@@ -242,7 +242,7 @@ def _matches_text(
             )
         else:
             newest_matches = (
-                f"SELECT id, ts_rank({SEARCH_COLUMN}, {tsquery}) AS score "  # nosec B608
+                f"SELECT id, {_pg_rank(tsquery)} AS score "  # nosec B608
                 f"FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
                 f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id DESC LIMIT :ranked) AS newest"
             )
@@ -277,7 +277,7 @@ def _matches_text(
     else:
         # Newest first over all matches: `id + 0`, so that no plan walks the
         # primary key hoping to meet matches (see RECENT_ROWS).
-        score = f"ts_rank({SEARCH_COLUMN}, {tsquery})" if sort == "relevance" else "id + 0"
+        score = _pg_rank(tsquery) if sort == "relevance" else "id + 0"
         order = "score DESC, id DESC" if sort == "relevance" else "score DESC"
         sql = (
             f"SELECT id, {score} AS score FROM {table} "  # nosec B608
@@ -289,6 +289,13 @@ def _matches_text(
     if newest:
         columns.append(sa.column("seen", sa.Integer))
     return sa.text(sql).columns(*columns)
+
+
+def _pg_rank(tsquery: str) -> str:
+    """PostgreSQL's relevance of a row: `ts_rank` divided by 1 + the log of the
+    text's length (normalization 1), as SQLite's bm25 weighs length: a long
+    text does not win by its length alone."""
+    return f"ts_rank({SEARCH_COLUMN}, {tsquery}, 1)"
 
 
 _INDEXED = "(SELECT count(*) FROM indexed)"
