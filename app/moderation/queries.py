@@ -1,5 +1,6 @@
 """Read-side helpers of the moderation pages: a fixed number of queries each."""
 
+import functools
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
@@ -55,9 +56,17 @@ def thread_contexts(thread_ids, viewer, build: Build = url_for) -> dict[int, Thr
     ids = {tid for tid in thread_ids if tid is not None}
     if not ids:
         return {}
-    threads = db.session.scalars(
+    threads = db.session.scalars(_contexts_select(), {"ids": list(ids)})
+    return {thread.id: _context(thread, viewer, build) for thread in threads}
+
+
+@functools.cache
+def _contexts_select() -> sa.Select:
+    # Built once: the statement and its loader options cost more to build
+    # than to run (a search page's one thread: 0.4 of 0.6 ms).
+    return (
         sa.select(Thread)
-        .where(Thread.id.in_(ids))
+        .where(Thread.id.in_(sa.bindparam("ids", expanding=True)))
         .options(
             so.joinedload(Thread.owner_article).load_only(
                 Article.slug, Article.title, Article.thread_id
@@ -67,7 +76,6 @@ def thread_contexts(thread_ids, viewer, build: Build = url_for) -> dict[int, Thr
             ),
         )
     )
-    return {thread.id: _context(thread, viewer, build) for thread in threads}
 
 
 def _context(thread: Thread, viewer, build: Build) -> ThreadContext:
