@@ -166,6 +166,7 @@ def test_scale_members_cannot_sign_in(client, db):
         assert "_user_id" not in (response.headers.get("Set-Cookie") or "")
 
 
+@pytest.mark.sqlite_only
 def test_home_statements_walk_their_indexes_once_sqlite_has_statistics(db, small_and_scale):
     """With ANALYZE's statistics, SQLite expected the home's activity to join
     half the comments, and read every thread into a Bloom filter before each
@@ -173,8 +174,6 @@ def test_home_statements_walk_their_indexes_once_sqlite_has_statistics(db, small
     left out by asking each comment's own thread instead."""
     from app.services import home
 
-    if db.engine.dialect.name != "sqlite":
-        pytest.skip("a plan of SQLite's: PostgreSQL has no Bloom filter")
     db.session.execute(sa.text("ANALYZE"))
     try:
         for stmt in (home._versions_select(), home._recent_comments_select()):
