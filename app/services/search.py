@@ -164,11 +164,6 @@ class _Engine:
             return not self.expression
         return not q.parse(self.text)
 
-    def _tsquery(self) -> str:
-        if self.expression is not None:
-            return f"to_tsquery('{PG_CONFIG}', :q)"
-        return f"websearch_to_tsquery('{PG_CONFIG}', :q)"
-
     @property
     def _param(self) -> str:
         return self.expression if self.expression is not None else self.text
@@ -229,8 +224,7 @@ def _matches_text(
     first, stops at :ranked matches, and ranks those: the rows are read once.
     """
     table = _TABLES[kind]
-    function = "to_tsquery" if expression else "websearch_to_tsquery"
-    tsquery = f"{function}('{PG_CONFIG}', :q)"
+    tsquery = _pg_tsquery(expression)
     if ranked:
         if dialect == "sqlite":
             item = BY_TABLE[table]
@@ -291,6 +285,13 @@ def _matches_text(
     return sa.text(sql).columns(*columns)
 
 
+def _pg_tsquery(expression: bool) -> str:
+    """PostgreSQL: the query of the words (:q), a to_tsquery text (`expression`)
+    or the websearch language."""
+    function = "to_tsquery" if expression else "websearch_to_tsquery"
+    return f"{function}('{PG_CONFIG}', :q)"
+
+
 def _pg_rank(tsquery: str) -> str:
     """PostgreSQL's relevance of a row: `ts_rank` divided by 1 + the log of the
     text's length (normalization 1), as SQLite's bm25 weighs length: a long
@@ -313,8 +314,7 @@ def _indexed_cte(table: str, tsquery: str) -> str:
 @functools.cache
 def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
     """PostgreSQL, newest first: the `seen` of an empty window (see `_matches_text`)."""
-    function = "to_tsquery" if expression else "websearch_to_tsquery"
-    tsquery = f"{function}('{PG_CONFIG}', :q)"
+    tsquery = _pg_tsquery(expression)
     return sa.text(
         # B608 (SQL from strings): built from module constants; the words are bound (:q)
         f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
@@ -650,8 +650,7 @@ def _shown_stmt(dialect: str, expression: bool, kind: str) -> sa.Select:
         key = fts.c.rowid
     else:
         config = sa.literal_column(f"'{PG_CONFIG}'")
-        function = sa.func.to_tsquery if expression else sa.func.websearch_to_tsquery
-        query = function(config, sa.bindparam("q"))
+        query = sa.text(_pg_tsquery(expression))
         title = (
             sa.func.ts_headline(config, model.title, query, sa.bindparam("all"))
             if has_title
