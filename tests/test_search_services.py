@@ -26,6 +26,13 @@ def found(viewer, text, **filters):
 
 
 @pytest.fixture
+def one_page_window(monkeypatch):
+    """A window of one page (21 candidates), so that a few rows make a common word."""
+    monkeypatch.setattr(svc, "WINDOW_FACTOR", 1)
+    monkeypatch.setattr(svc, "WINDOW_EXTRA", 0)
+
+
+@pytest.fixture
 def moderator(make_user):
     return make_user("searchmod", role=Role.moderator)
 
@@ -449,15 +456,12 @@ def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monk
 
 @pytest.mark.parametrize("recent_rows", [3, 1_000])
 def test_newest_finds_matches_older_than_the_recent_rows(
-    make_thread, make_comment, monkeypatch, recent_rows
+    make_thread, make_comment, monkeypatch, one_page_window, recent_rows
 ):
     """PostgreSQL, a word with more matches than the window: the newest RECENT_ROWS rows
     are walked; when they do not fill the window (3), all the matches are read through
     the index and sorted. Either way the page is the newest matches."""
     monkeypatch.setattr(svc, "RECENT_ROWS", recent_rows)
-    # A window of one page (21 candidates), so that a few rows make a common word.
-    monkeypatch.setattr(svc, "WINDOW_FACTOR", 1)
-    monkeypatch.setattr(svc, "WINDOW_EXTRA", 0)
     thread = make_thread()
     old = [make_comment(thread=thread, body=f"A bittern, number {i}") for i in range(22)]
     for i in range(5):
@@ -557,14 +561,12 @@ def test_a_window_of_hidden_matches_still_finds_the_older_ones(
 
 
 def test_newest_reads_every_match_when_the_newest_rows_hold_none(
-    make_thread, make_comment, monkeypatch
+    make_thread, make_comment, monkeypatch, one_page_window
 ):
     """PostgreSQL, newest first, a word with more matches than the page asks the index
     for, none of them among the newest RECENT_ROWS rows: the window comes back empty
     and says so, and all the matches are read."""
     monkeypatch.setattr(svc, "RECENT_ROWS", 3)
-    monkeypatch.setattr(svc, "WINDOW_FACTOR", 1)
-    monkeypatch.setattr(svc, "WINDOW_EXTRA", 0)
     thread = make_thread()
     old = [make_comment(thread=thread, body=f"A whimbrel, number {i}") for i in range(25)]
     for i in range(5):
