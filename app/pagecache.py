@@ -12,12 +12,11 @@ nothing else: a comment on one article leaves every other page where it is.
 
 Members, and visitors whose session holds anything but the CSRF token
 (flashed messages, their own pending guest comments), get the page rendered
-from its fragments. The stored copy has a marker where the visitor's CSRF
-token was; each hit writes the new visitor's own token there.
+from its fragments. The stored copy is the page cut where the visitor's CSRF
+token was; each hit joins the pieces with the new visitor's own token.
 """
 
 import functools
-import secrets
 from collections.abc import Callable
 
 from flask import Response, current_app, g, request, session
@@ -31,9 +30,6 @@ from .timeutil import utcnow
 # A visitor's session holds at most these (Flask-Login marks a visitor's
 # non-empty session "_fresh": False).
 VISITOR_SESSION_KEYS = frozenset({"csrf_token", "_fresh"})
-
-# A marker no page can contain (NUL is refused in every field), per process.
-CSRF_MARK = b"\x00plenary-csrf-" + secrets.token_hex(8).encode() + b"\x00"
 
 
 def is_visitor_request() -> bool:
@@ -82,7 +78,7 @@ def visitor_page(versions: Callable[..., tuple | None]):
     return decorate
 
 
-def _keepable(response: Response) -> tuple[int, bytes, bool] | None:
+def _keepable(response: Response) -> tuple[int, list[bytes]] | None:
     if (
         response.status_code != 200
         or response.mimetype != "text/html"
@@ -92,17 +88,18 @@ def _keepable(response: Response) -> tuple[int, bytes, bool] | None:
         return None
     body = response.get_data()
     token = g.get("csrf_token")
-    has_csrf = bool(token) and token.encode() in body
-    if has_csrf:
-        body = body.replace(token.encode(), CSRF_MARK)
-    return response.status_code, body, has_csrf
+    # The page in the pieces around the visitor's CSRF token: a hit joins them
+    # with the next visitor's token (a copy, where replacing would search the page).
+    return response.status_code, body.split(token.encode()) if token else [body]
 
 
-def _serve(status: int, body: bytes, has_csrf: bool) -> Response:
-    if has_csrf:
+def _serve(status: int, parts: list[bytes]) -> Response:
+    if len(parts) > 1:
         from flask_wtf.csrf import generate_csrf
 
-        body = body.replace(CSRF_MARK, generate_csrf().encode())
+        body = generate_csrf().encode().join(parts)
+    else:
+        body = parts[0]
     response = current_app.response_class(body, status=status, mimetype="text/html")
     response.headers["X-Plenary-Cache"] = "hit"
     return response
