@@ -62,7 +62,9 @@ def visitor_page(versions: Callable[..., tuple | None]):
             state = versions(**view_args)
             if state is None:
                 return view(**view_args)
-            key = fragment_key("page", (request.full_path, state))
+            # Named for the stored form (pieces around the token): an entry kept in a
+            # shared cache by an earlier release is never read as one.
+            key = fragment_key("page-pieces", (request.full_path, state))
             stored = cache.get(key)
             if stored is not None:
                 return _serve(*stored)
