@@ -182,3 +182,19 @@ def test_home_statements_walk_their_indexes_once_sqlite_has_statistics(db, small
             assert not [s for s in plan if "BLOOM" in s or s.startswith("SCAN threads")], plan
     finally:
         db.session.execute(sa.text("DROP TABLE sqlite_stat1"))
+
+
+@pytest.mark.sqlite_only
+def test_a_viewers_comments_in_a_thread_are_one_range_of_one_index(db):
+    """What a thread's page asks of a member (their comments in it, for the
+    lines' edit and delete links) names the author and the thread: one index
+    holds both, so neither the member's other comments nor the thread's other
+    comments are read (migration 0014)."""
+    from app.articles.fragments import _own_comments_select
+
+    sql = str(_own_comments_select().compile(db.engine))
+    plan = " ".join(
+        row[3]
+        for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1, 1))
+    )
+    assert "ix_comments_author_thread (author_id=? AND thread_id=?)" in plan, plan

@@ -156,6 +156,9 @@ class Comment(RowVersioned, db.Model):
         sa.Index("ix_comments_root_path", "root_id", "path"),
         # The latest public comments (home page activity), newest first.
         sa.Index("ix_comments_status_created", "status", "created_at"),
+        # A member's comments, and their comments in one thread (what a thread's
+        # page asks of its viewer, taking part in a thread): one range scan.
+        sa.Index("ix_comments_author_thread", "author_id", "thread_id"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -176,7 +179,7 @@ class Comment(RowVersioned, db.Model):
         default=CommentStatus.published,
         server_default=CommentStatus.published.value,
     )
-    author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    author_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
     # Guests and imported commenters have a name but no account here.
     author_name: so.Mapped[str | None] = so.mapped_column(sa.String(GUEST_NAME_MAX))
     # False shows "(not verified)" beside author_name.
