@@ -203,9 +203,8 @@ def queue():
             pending=[c.id for c in data.pending],
             first_posts=[c.id for c in data.first_posts],
         )
-    return render_template(
-        "moderation/queue.html", queue=data, reason_form=ReasonForm(), approve_form=ApproveForm()
-    )
+    # Its forms are the reason_form macro's (templates/_macros/moderation.html).
+    return render_template("moderation/queue.html", queue=data)
 
 
 def _filtered_log(form: LogFilterForm):

@@ -199,7 +199,7 @@ def show_round(slug):
             lists,
         ),
         can_submit=round_.can_submit(user),
-        close_form=ConfirmForm() if round_.can_close(user) else None,
+        may_close=round_.can_close(user),
     )
 
 
@@ -296,7 +296,6 @@ def _render_show(page: svc.ProposalPage, invite_form=None, withdraw_form=None, s
         predecessors=preds,
         withdraw_form=withdraw_form,
         invite_form=invite_form,
-        confirm_form=ConfirmForm(formdata=None),
         reason_labels=svc.REASON_LABELS,
         view=view,
         support_chart=_support_chart(proposal) if visible else None,
