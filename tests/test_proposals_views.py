@@ -641,3 +641,12 @@ def test_a_stale_form_keeps_what_was_typed(client, auth, make_user, make_proposa
     )
     assert response.status_code == 409
     assert "Typed twice" in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("role", "shown"), [(Role.admin, True), (Role.moderator, False)])
+def test_only_an_admin_sees_the_close_round_button(
+    client, auth, make_user, make_round, role, shown
+):
+    round_ = make_round()
+    auth.login(make_user(role=role))
+    assert ("Close this round" in text(client.get(f"/rounds/{round_.slug}"))) is shown
