@@ -101,6 +101,7 @@ def shown_notifications(items, viewer) -> list[ShownNotification]:
             )  # fmt: skip
     return shown
 
+
 MODERATION_KINDS = {
     "comment_approved",
     "comment_hidden",
@@ -166,8 +167,15 @@ def _delivery_of(topic: Topic):
     return sa.func.coalesce(chosen, DEFAULT_DELIVERY[topic].value)
 
 
-def _mail_state(topic: Topic, now: datetime):
-    """SQL (over users): "queued", "digest" or NULL for one member and topic.
+# The moment an event's statements compare with and write (:now): every
+# statement below is built once per shape and run with bound values
+# (building one cost more than running it, on every comment posted).
+NOW = sa.bindparam("now", type_=sa.DateTime)
+
+
+@functools.cache
+def _mail_state(topic: Topic):
+    """SQL (over users): "queued", "digest" or NULL for one member and topic, at :now.
 
     NULL when the member chose "never", has no confirmed address, is a demo
     member, or is suspended (then only moderation of their own content is mailed).
@@ -177,7 +185,7 @@ def _mail_state(topic: Topic, now: datetime):
     mailable = [User.email_confirmed_at.is_not(None), User.is_demo.is_(False)]
     if topic != Topic.moderation:
         # A suspended member is not mailed about what they cannot act on.
-        mailable.append(sa.or_(User.suspended_until.is_(None), User.suspended_until <= now))
+        mailable.append(sa.or_(User.suspended_until.is_(None), User.suspended_until <= NOW))
     return sa.case(
         (sa.and_(*mailable, delivery == Delivery.immediate.value), "queued"),
         (sa.and_(*mailable, delivery == Delivery.digest.value), "digest"),
@@ -185,57 +193,66 @@ def _mail_state(topic: Topic, now: datetime):
     )
 
 
+@functools.cache
+def _mark_mail_stmt(topic: Topic) -> sa.Update:
+    """Each notification of the event :the_event gets its member's mail_state."""
+    # The tables' own statements (not the ORM's bulk forms): values are bound by name.
+    return (
+        sa.update(Notification.__table__)
+        .where(Notification.event_key == sa.bindparam("the_event"), Notification.user_id == User.id)
+        .values(mail_state=_mail_state(topic))
+    )
+
+
+@functools.cache
+def _outbox_stmt() -> sa.Insert:
+    """An outbox row for each notification of the event :the_event queued for mail."""
+    return sa.insert(OutboxMail.__table__).from_select(
+        ["key", "kind", "user_id", "notification_id", "state", "attempts", "next_attempt_at",
+         "created_at"],
+        sa.select(
+            sa.literal("n:", sa.String) + sa.cast(Notification.id, sa.String),
+            sa.literal(MailKind.notification.value, sa.String),
+            Notification.user_id,
+            Notification.id,
+            sa.literal(OutboxState.pending.value, sa.String),
+            sa.literal(0, sa.Integer),
+            NOW,
+            NOW,
+        ).where(
+            Notification.event_key == sa.bindparam("the_event"),
+            Notification.mail_state == "queued",
+        ),
+    )  # fmt: skip
+
+
 def _queue_mail(event_key: str, topic: Topic, now: datetime, marked: bool = False) -> None:
     """The event's mail, in the caller's transaction: outbox rows, or marks for the digest.
 
     `marked`: the INSERT already wrote each notification's mail_state.
     """
+    params = {"the_event": event_key, "now": now}
     if not marked:
-        db.session.execute(
-            sa.update(Notification)
-            .where(Notification.event_key == event_key, Notification.user_id == User.id)
-            .values(mail_state=_mail_state(topic, now))
-            .execution_options(synchronize_session=False)
-        )
-    queued = db.session.execute(
-        sa.insert(OutboxMail).from_select(
-            [
-                "key",
-                "kind",
-                "user_id",
-                "notification_id",
-                "state",
-                "attempts",
-                "next_attempt_at",
-                "created_at",
-            ],
-            sa.select(
-                sa.literal("n:", sa.String) + sa.cast(Notification.id, sa.String),
-                sa.literal(MailKind.notification.value, sa.String),
-                Notification.user_id,
-                Notification.id,
-                sa.literal(OutboxState.pending.value, sa.String),
-                sa.literal(0, sa.Integer),
-                sa.literal(now, sa.DateTime),
-                sa.literal(now, sa.DateTime),
-            ).where(Notification.event_key == event_key, Notification.mail_state == "queued"),
-        )
-    ).rowcount
-    if queued:
+        db.session.execute(_mark_mail_stmt(topic), params)
+    if db.session.execute(_outbox_stmt(), params).rowcount:
         from ..mail import mark_queued
 
         mark_queued()
 
 
-def _typed(value, type_):
-    """A bound value in a SELECT list, typed for the column it fills.
-
-    A CAST tells PostgreSQL the type of a NULL; a datetime is bound as is
-    (SQLite would read CAST(... AS DATETIME) as a number).
-    """
-    if isinstance(type_, sa.DateTime):
-        return sa.literal(value, type_)
-    return sa.cast(sa.literal(value, type_), type_)
+@functools.cache
+def _bound_columns(names: tuple[str, ...]) -> tuple:
+    """Notification columns `names` as values bound by name (:c_kind ...) in a
+    SELECT list, each typed for its column: a CAST tells PostgreSQL the type of
+    a NULL; a datetime is bound as is (SQLite would read CAST(... AS DATETIME)
+    as a number)."""
+    table = Notification.__table__
+    bound = []
+    for name in names:
+        type_ = table.c[name].type
+        value = sa.bindparam(f"c_{name}", type_=type_)
+        bound.append(value if isinstance(type_, sa.DateTime) else sa.cast(value, type_))
+    return tuple(bound)
 
 
 def notify_many(
@@ -261,20 +278,18 @@ def notify_many(
     if isinstance(user_ids, sa.Select):
         chosen = user_ids.subquery()
         uid = list(chosen.c)[0]
-        table = Notification.__table__
         # Joined to users, so each row is written with its mail_state at once.
-        select = (
-            sa.select(
-                uid,
-                *(_typed(v, table.c[k].type) for k, v in columns.items()),
-                _mail_state(topic, now),
-            )
-            .select_from(chosen.join(User, User.id == uid))
+        select = sa.select(uid, *_bound_columns(tuple(columns)), _mail_state(topic)).select_from(
+            chosen.join(User, User.id == uid)
         )
         if exclude is not None:
             select = select.where(uid != exclude)
+        params = {"now": now, **{f"c_{name}": value for name, value in columns.items()}}
         count = db.session.execute(
-            sa.insert(Notification).from_select(["user_id", *columns, "mail_state"], select)
+            sa.insert(Notification.__table__).from_select(
+                ["user_id", *columns, "mail_state"], select
+            ),
+            params,
         ).rowcount
         marked = True
     else:
