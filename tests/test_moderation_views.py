@@ -1,5 +1,6 @@
 """Moderation pages: wiring of reports, the queue, actions, the log, profiles and roles."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -487,3 +488,15 @@ def test_thread_contexts_name_each_thread_as_the_viewer_may_see_it_in_one_statem
             assert contexts[hidden.thread_id].title == f"Proposal {hidden.number}: Hidden proposal"
             assert contexts[own.id].title == "A moved conversation"
             assert contexts[article.thread_id].url == "/articles/" + article.slug
+
+
+def test_report_links_return_to_the_page_they_are_on(client, auth, make_user, make_proposal):
+    """A proposal's Report link (and a moderator's Suspend link) brings the member
+    back to the page they reported from: each page its own, in one worker."""
+    first = make_proposal()
+    second = make_proposal(round=first.round, title="Another proposal")
+    auth.login(make_user())
+    for proposal in (first, second, first):
+        html = client.get(f"/proposals/{proposal.id}").get_data(as_text=True)
+        report = re.search(rf'report/proposal/{proposal.id}\?next=([^"]*)"', html)
+        assert report is not None and report[1] == f"/proposals/{proposal.id}?"
