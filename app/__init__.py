@@ -155,6 +155,9 @@ def _register_template_helpers(app: Flask) -> None:
     def format_iso(value):
         return value.isoformat(timespec="minutes") if value else ""
 
+    # A global, not a context value: macros imported without context ask it too.
+    app.jinja_env.globals["endpoint_exists"] = lambda endpoint: endpoint in app.view_functions
+
     @app.context_processor
     def inject_globals():
         from flask_login import current_user
@@ -169,7 +172,6 @@ def _register_template_helpers(app: Flask) -> None:
             # The one visibility rule, for templates: "Proposal 7: Title" or "(hidden)".
             "proposal_name": lambda proposal: proposal_name(current_user, proposal),
             "unread_notifications": unread,
-            "endpoint_exists": lambda endpoint: endpoint in app.view_functions,
         }
 
 

@@ -102,13 +102,13 @@ def prefetch_following(*targets: tuple[str, int]) -> None:
     g.following = notes.following_states(current_user, targets)
 
 
-@bp.app_context_processor
-def follow_helpers():
-    def is_following(target: str, target_id: int) -> bool:
-        key = (FollowTarget(target), target_id)
-        known = g.get("following", {})
-        if key in known:
-            return known[key]
-        return notes.is_following(current_user, *key)
-
-    return {"is_following": is_following}
+@bp.app_template_global()
+def is_following(target: str, target_id: int) -> bool:
+    """A follow button's state: read with the page's others where the view
+    prefetched them (`prefetch_following`), else asked now. A global, so the
+    follow macro needs no context."""
+    key = (FollowTarget(target), target_id)
+    known = g.get("following", {})
+    if key in known:
+        return known[key]
+    return notes.is_following(current_user, *key)
