@@ -278,3 +278,46 @@ def test_concurrent_replies_never_clash(app, db, make_article, make_user):
     t = db.session.get(Thread, thread_id)
     assert (t.comment_count, t.top_level_count) == (17, 9)
     assert db.session.get(Comment, parent_id).descendant_count == 8
+
+
+def test_locate_counts_what_each_viewer_sees_before_a_comment(
+    app, db, make_comment, make_article, make_user
+):
+    """A comment's page: the top-level comments shown before its root (pinned
+    ones first), as the viewer sees them (pending ones: moderators, and a
+    guest's own), and a reply's batch of folded replies."""
+    from app.services.threads import locate_comment
+
+    names = ("COMMENTS_PER_PAGE", "COMMENT_REPLIES_SHOWN", "COMMENT_REPLIES_BATCH")
+    saved = {name: app.config[name] for name in names}
+    app.config.update(COMMENTS_PER_PAGE=2, COMMENT_REPLIES_SHOWN=1, COMMENT_REPLIES_BATCH=2)
+    try:
+        thread = make_article().thread
+        tops = [make_comment(thread=thread, body=f"Top {i}") for i in range(5)]
+        pending = make_comment(thread=thread, body="Held", status=CommentStatus.pending)
+        last = make_comment(thread=thread, body="Last")
+        replies = [make_comment(parent=tops[0], body=f"Reply {i}") for i in range(4)]
+        db.session.commit()
+        member, moderator = make_user(), make_user(role=Role.moderator)
+
+        def page(comment, viewer, own=()):
+            return locate_comment(comment, viewer, own).page
+
+        # A member does not see the pending comment: "last" is the 6th shown.
+        assert page(last, member) == 3
+        # A moderator sees it, and so does the guest who wrote it.
+        assert page(last, moderator) == 4
+        assert page(last, None, own=(pending.id,)) == 4
+        assert page(pending, None, own=(pending.id,)) == 3
+        # Pinned first: a pinned comment leads page 1, the others move down one.
+        tops[4].pinned = True
+        db.session.commit()
+        assert page(tops[4], member) == 1
+        assert page(tops[1], member) == 2
+        assert page(last, member) == 3
+        # Replies past the first shown fold into batches of two.
+        located = [locate_comment(r, member) for r in replies]
+        assert [loc.page for loc in located] == [1, 1, 1, 1]  # tops[0] is second now
+        assert [loc.replies_start for loc in located] == [None, 1, 1, 3]
+    finally:
+        app.config.update(saved)

@@ -386,9 +386,7 @@ def thread_view(thread: Thread, viewer, page: int = 1, own_pending_ids=()) -> Th
     shown = replies_shown()
     return ThreadView(
         thread=thread,
-        load=functools.partial(
-            _page_entries, thread, viewer, page, size, shown, own_pending_ids
-        ),
+        load=functools.partial(_page_entries, thread, viewer, page, size, shown, own_pending_ids),
         page_key=("page", page, size, shown),
         page=page,
         pages=pages,
@@ -483,13 +481,37 @@ class Location:
     replies_start: int | None = None
 
 
-def _before_in_order(root: Comment):
-    """SQL condition: top-level comments shown before `root` (pinned ones first)."""
-    if root.pinned:
-        return sa.and_(Comment.pinned.is_(True), Comment.path < root.path)
-    return sa.or_(
-        Comment.pinned.is_(True), sa.and_(Comment.pinned.is_(False), Comment.path < root.path)
+@functools.cache
+def _locate_selects(moderator: bool, with_own: bool, pinned: bool) -> tuple[sa.Select, sa.Select]:
+    """What `locate_comment` counts, built once per shape and run with bound values:
+    the top-level comments of :thread_id shown before the root (:root_path;
+    pinned ones first), and the replies under :root_id before the comment
+    (:path). Visible as `visible_clause` says, the viewer's own pending
+    comments bound as :own_ids."""
+    if moderator:
+        visible = sa.true()
+    else:
+        visible = Comment.status != CommentStatus.pending
+        if with_own:
+            visible = sa.or_(visible, Comment.id.in_(sa.bindparam("own_ids", expanding=True)))
+    root_path = sa.bindparam("root_path")
+    if pinned:
+        before = sa.and_(Comment.pinned.is_(True), Comment.path < root_path)
+    else:
+        before = sa.or_(
+            Comment.pinned.is_(True), sa.and_(Comment.pinned.is_(False), Comment.path < root_path)
+        )
+    count = sa.select(sa.func.count()).select_from(Comment)
+    roots_before = count.where(
+        Comment.thread_id == sa.bindparam("thread_id"), Comment.depth == 0, visible, before
     )
+    replies_before = count.where(
+        Comment.root_id == sa.bindparam("root_id"),
+        Comment.depth > 0,
+        visible,
+        Comment.path < sa.bindparam("path"),
+    )
+    return roots_before, replies_before
 
 
 def locate_comment(comment: Comment, viewer, own_pending_ids=()) -> Location:
@@ -498,30 +520,21 @@ def locate_comment(comment: Comment, viewer, own_pending_ids=()) -> Location:
         viewer, own_pending_ids
     ):
         raise NotFound("There is no such comment.")
-    visible = visible_clause(viewer, own_pending_ids)
+    moderator = _is_moderator(viewer)
+    with_own = bool(own_pending_ids) and not moderator
     root = comment if comment.depth == 0 else db.session.get(Comment, comment.root_id)
-    before = db.session.scalar(
-        sa.select(sa.func.count())
-        .select_from(Comment)
-        .where(
-            Comment.thread_id == root.thread_id,
-            Comment.depth == 0,
-            visible,
-            _before_in_order(root),
-        )
-    )
+    roots_before, replies_before = _locate_selects(moderator, with_own, bool(root.pinned))
+    params = {
+        "thread_id": root.thread_id,
+        "root_path": root.path,
+        "root_id": root.id,
+        "path": comment.path,
+        **({"own_ids": list(own_pending_ids)} if with_own else {}),
+    }
+    before = db.session.scalar(roots_before, params)
     location = Location(page=before // per_page() + 1, root_id=root.id)
     if comment.depth > 0:
-        rank = db.session.scalar(
-            sa.select(sa.func.count())
-            .select_from(Comment)
-            .where(
-                Comment.root_id == root.id,
-                Comment.depth > 0,
-                visible,
-                Comment.path < comment.path,
-            )
-        )
+        rank = db.session.scalar(replies_before, params)
         shown = replies_shown()
         if rank >= shown:
             batch = replies_batch()
