@@ -157,7 +157,7 @@ class Comment(RowVersioned, db.Model):
         # The latest public comments (home page activity), newest first.
         sa.Index("ix_comments_status_created", "status", "created_at"),
         # A member's comments, and their comments in one thread (what a thread's
-        # page asks of its viewer, taking part in a thread): one range scan.
+        # page asks of a member viewer, for the lines' edit and delete links).
         sa.Index("ix_comments_author_thread", "author_id", "thread_id"),
     )
 

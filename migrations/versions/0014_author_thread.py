@@ -1,11 +1,11 @@
 """A member's comments in one thread: one index, (author_id, thread_id).
 
 A thread's page asks which of its comments are the viewer's (the lines'
-predicates: edit, delete), and following asks whether a member took part
-in a thread. With an index of the author alone the database read every
-comment of the member (or, on PostgreSQL's generic plan, also every comment
-of the thread: 10,000 on the bench's big article) to keep the thread's. The
-new index starts with the author, so it serves every lookup the old one did.
+predicates: edit, delete). With an index of the author alone the database
+read every comment of the member (or, on PostgreSQL's generic plan, also
+every comment of the thread: 10,000 on the bench's big article) to keep
+the thread's; SQLite without statistics walked the thread. The new index
+starts with the author, so it serves every lookup the old one did.
 
 Revision ID: 0014_author_thread
 Revises: 0013_hidden_threads
