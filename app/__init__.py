@@ -19,6 +19,7 @@ from .errors import register_error_handlers
 from .extensions import csrf, db, limiter, login_manager, migrate
 from .fragments import init_fragment_cache
 from .security import init_security
+from .templating import TemplateEnvironment
 from .web import DbIntConverter
 
 MIN_SECRET_KEY_LENGTH = 16
@@ -59,6 +60,7 @@ def create_app(config_class: type[Config] | None = None, overrides: dict | None 
         template_folder="../templates",
         instance_relative_config=True,
     )
+    app.jinja_environment = TemplateEnvironment
     app.config.from_object(config_class or config_from_env())
     if overrides:
         app.config.update(overrides)

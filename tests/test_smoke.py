@@ -22,3 +22,22 @@ def test_a_gunicorn_worker_freezes_what_the_app_holds_for_its_life(tmp_path):
         cwd=root, env=env, capture_output=True, text=True, timeout=60, check=True,
     )  # fmt: skip
     assert int(out.stdout.split()[-1]) > 10_000
+
+
+def test_every_loaded_template_sees_every_global(app, client, auth, make_user, make_proposal):
+    """Templates take a copy of the globals when they load (app/templating.py):
+    every global must be registered while the app is made, never later, or a
+    template loaded before would not see it."""
+    proposal = make_proposal()
+    auth.login(make_user())
+    for path in ("/", f"/proposals/{proposal.id}", f"/rounds/{proposal.round.slug}", "/search?q=x"):
+        assert client.get(path).status_code == 200
+    env = app.jinja_env
+    loaded = [template for template in env.cache.values() if template is not None]
+    assert loaded
+    for template in loaded:
+        missing = set(env.globals) - set(template.globals)
+        assert not missing, f"{template.name} lacks {missing}"
+    assert {"csrf_token", "current_user", "is_following", "endpoint_exists", "url_for"} <= set(
+        env.globals
+    )
