@@ -68,11 +68,16 @@ def _is_moderator(viewer) -> bool:
 
 def visible_clause(viewer, own_pending_ids=()):
     """SQL condition: the comments `viewer` may see (pending ones: moderators, own)."""
-    if _is_moderator(viewer):
+    return _visible_rule(_is_moderator(viewer), list(own_pending_ids) or None)
+
+
+def _visible_rule(moderator: bool, own_ids):
+    """The rule of `visible_clause`; `own_ids` a list of ids or a bound parameter."""
+    if moderator:
         return sa.true()
     cond = Comment.status != CommentStatus.pending
-    if own_pending_ids:
-        cond = sa.or_(cond, Comment.id.in_(list(own_pending_ids)))
+    if own_ids is not None:
+        cond = sa.or_(cond, Comment.id.in_(own_ids))
     return cond
 
 
@@ -488,12 +493,8 @@ def _locate_selects(moderator: bool, with_own: bool, pinned: bool) -> tuple[sa.S
     pinned ones first), and the replies under :root_id before the comment
     (:path). Visible as `visible_clause` says, the viewer's own pending
     comments bound as :own_ids."""
-    if moderator:
-        visible = sa.true()
-    else:
-        visible = Comment.status != CommentStatus.pending
-        if with_own:
-            visible = sa.or_(visible, Comment.id.in_(sa.bindparam("own_ids", expanding=True)))
+    own_ids = sa.bindparam("own_ids", expanding=True) if with_own else None
+    visible = _visible_rule(moderator, own_ids)
     root_path = sa.bindparam("root_path")
     if pinned:
         before = sa.and_(Comment.pinned.is_(True), Comment.path < root_path)
