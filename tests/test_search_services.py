@@ -476,11 +476,14 @@ def test_newest_finds_matches_older_than_the_recent_rows(
     assert [h.id for h in result.hits] == newest and result.has_more
 
 
-def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
-    make_thread, make_comment, db, backend
+@pytest.mark.parametrize("sort, walk", [("newest", "recent"), ("relevance", "walked")])
+def test_a_word_rarer_than_the_page_is_found_in_one_statement(
+    make_thread, make_comment, db, backend, sort, walk
 ):
     """Fewer matches than the page needs: all of them, sorted, in one statement. PostgreSQL
-    asks its index first and walks none of the newest rows (RECENT_ROWS) for them."""
+    asks its index first and walks no rows by the primary key for them (newest first: the
+    RECENT_ROWS; by relevance: the newest matches to rank, a walk that read every comment
+    when the planner guessed a rare word common)."""
     thread = make_thread()
     for i in range(20):
         make_comment(thread=thread, body=f"Nothing to see {i}")
@@ -496,7 +499,7 @@ def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
 
     sa.event.listen(db.engine, "before_cursor_execute", capture)
     try:
-        rows = svc._find(engine, "comment", "newest", None, svc.Filters(), svc.PER_PAGE + 1)
+        rows = svc._find(engine, "comment", sort, None, svc.Filters(), svc.PER_PAGE + 1)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
     assert [r.id for r in rows] == [rare[1].id, rare[0].id]
@@ -512,7 +515,7 @@ def test_a_word_rarer_than_the_page_is_found_newest_first_in_one_statement(
             for child in node.get("Plans", []):
                 yield from nodes(child)
 
-        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
+        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == walk]
         assert walks and all(n["Actual Loops"] == 0 for n in walks)
 
 

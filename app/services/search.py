@@ -78,6 +78,10 @@ RANKED_MATCHES = MAX_PAGE * PER_PAGE
 #    key), which stops as soon as the window is full: a common word;
 # 3. when they do not fill it (a word common only long ago), all the matches
 #    are read through the index and sorted.
+# By relevance, way 1 comes first too: a word with fewer matches than the
+# page needs is ranked from the index's answer, and only a commoner word's
+# newest RANKED_MATCHES are left to the planner (a walk of the primary key
+# or the index, by its guess of the word's share).
 RECENT_ROWS = 10_000
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
@@ -193,6 +197,9 @@ class _Engine:
             params["cap"] = need or limit
         if ranked:
             params["ranked"] = RANKED_MATCHES
+            if self.dialect != "sqlite":
+                # Fewer matches than the cap are all of them, so no more than :ranked.
+                params["cap"] = min(need or limit, RANKED_MATCHES + 1)
         if limit is not None:
             params["limit"] = limit
         return params
@@ -235,10 +242,20 @@ def _matches_text(
                 "ORDER BY rowid DESC LIMIT :ranked"
             )
         else:
+            # As newest first (RECENT_ROWS, way 1): the index is asked for as
+            # many matches as the page needs, and fewer are all of them. Only
+            # a word with more lets the planner choose between the index and
+            # a walk of the primary key, which for a word it guessed common
+            # (any word it does not know, on a vocabulary like the scale
+            # set's; two of them with `or`) read the whole table.
             newest_matches = (
-                f"SELECT id, {_pg_rank(tsquery)} AS score "  # nosec B608
-                f"FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
-                f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id DESC LIMIT :ranked) AS newest"
+                # B608 (SQL from strings): names are module constants; the words are bound (:q)
+                f"WITH {_indexed_cte(table, tsquery, vector=True)} "  # nosec B608
+                f"SELECT id, {_pg_rank(tsquery)} AS score FROM ("
+                f"SELECT id, {SEARCH_COLUMN} FROM indexed WHERE {_INDEXED} < :cap "
+                f"UNION ALL (SELECT id, {SEARCH_COLUMN} FROM {table} AS walked "
+                f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
+                "ORDER BY id DESC LIMIT :ranked)) AS newest"
             )
         sql = f"SELECT id, score FROM ({newest_matches}) AS ranked"  # nosec B608
         if limit:
@@ -302,11 +319,13 @@ def _pg_rank(tsquery: str) -> str:
 _INDEXED = "(SELECT count(*) FROM indexed)"
 
 
-def _indexed_cte(table: str, tsquery: str) -> str:
-    """PostgreSQL: up to :cap matches, in no order (way 1 of RECENT_ROWS)."""
+def _indexed_cte(table: str, tsquery: str, vector: bool = False) -> str:
+    """PostgreSQL: up to :cap matches, in no order (way 1 of RECENT_ROWS); with
+    `vector`, their search vectors too (to rank them)."""
+    columns = f"id, {SEARCH_COLUMN}" if vector else "id"
     return (
         # B608 (SQL from strings): table and column are module constants; the words are bound (:q)
-        f"indexed AS MATERIALIZED (SELECT id FROM {table} "  # nosec B608
+        f"indexed AS MATERIALIZED (SELECT {columns} FROM {table} "  # nosec B608
         f"WHERE {SEARCH_COLUMN} @@ {tsquery} LIMIT :cap)"
     )
 
