@@ -198,3 +198,25 @@ def test_a_viewers_comments_in_a_thread_are_one_range_of_one_index(db):
         for row in db.session.connection().exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (1, 1))
     )
     assert "ix_comments_author_thread (author_id=? AND thread_id=?)" in plan, plan
+
+
+@pytest.mark.parametrize("light", [True, False])
+def test_the_newest_articles_are_the_first_entries_of_one_index(db, backend, light):
+    """The home page's newest articles (its key and its list) and /articles share one
+    order, which one index holds on both databases (migration 0015): the first five
+    are read from it, not sorted out of every article (0.35 of the home key's 1.0 ms
+    on PostgreSQL with the scale set's 300 articles)."""
+    from app.services.home import _recent_articles_select
+
+    stmt = _recent_articles_select(light)
+    sql = str(stmt.compile(db.engine, compile_kwargs={"literal_binds": True}))
+    conn = db.session.connection()
+    if backend == "sqlite":
+        plan = " | ".join(row[3] for row in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}"))
+        assert "ix_articles_published" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        # A handful of rows: told not to sort, the planner must find the order in an index.
+        conn.exec_driver_sql("SET LOCAL enable_sort = off")
+        plan = " | ".join(row[0] for row in conn.exec_driver_sql(f"EXPLAIN {sql}"))
+        assert "ix_articles_published" in plan and "Sort" not in plan, plan
+    db.session.rollback()

@@ -23,7 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from ..errors import PermissionDenied, wants_json
 from ..extensions import db, limiter
 from ..forms import ConfirmForm, attempt
-from ..models.thread import Article, Comment, CommentStatus, Thread
+from ..models.thread import ARTICLE_ORDER, Article, Comment, CommentStatus, Thread
 from ..pagecache import visitor_page
 from ..security import action_limit, rate
 from ..serializers import ArticleSchema
@@ -135,7 +135,7 @@ def index():
     articles = db.session.scalars(
         sa.select(Article)
         .options(so.joinedload(Article.thread))
-        .order_by(Article.published_at.desc().nulls_last(), Article.id.desc())
+        .order_by(*ARTICLE_ORDER)
         .offset((page - 1) * ARTICLES_PER_PAGE)
         .limit(ARTICLES_PER_PAGE)
     ).all()

@@ -30,7 +30,15 @@ from .proposal import (
     RoundState,
     WithdrawalReason,
 )
-from .thread import Article, Comment, CommentRevision, CommentStatus, Thread, ThreadState
+from .thread import (
+    ARTICLE_ORDER,
+    Article,
+    Comment,
+    CommentRevision,
+    CommentStatus,
+    Thread,
+    ThreadState,
+)
 from .token import ApiToken, TokenScope
 from .user import Role, User
 
@@ -48,6 +56,7 @@ User.unread_notifications = so.column_property(
 )
 
 __all__ = [
+    "ARTICLE_ORDER",
     "ApiToken",
     "TokenScope",
     "Delivery",

@@ -17,6 +17,7 @@ import sqlalchemy.orm as so
 
 from ..extensions import db
 from ..models import (
+    ARTICLE_ORDER,
     Article,
     Comment,
     CommentStatus,
@@ -76,7 +77,7 @@ def open_rounds() -> tuple[list[Round], dict[int, dict[str, int]]]:
 
 @functools.cache
 def _recent_articles_select(light: bool = False) -> sa.Select:
-    order = (Article.published_at.desc().nulls_last(), Article.id.desc())
+    order = ARTICLE_ORDER
     if light:  # the thread's version moves with its comment count
         return (
             sa.select(Article.id, Article.row_version, Thread.row_version)
