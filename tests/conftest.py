@@ -380,7 +380,10 @@ def query_counter(db):
         counted.statements = []
 
         def on_execute(conn, cursor, statement, *args):
-            if statement.strip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA")):
+            # Transactions and the connection's settings (SQLite's PRAGMAs, PostgreSQL's
+            # SET and RESET: search's plans) read no rows.
+            settings = ("BEGIN", "COMMIT", "ROLLBACK", "PRAGMA", "SET ", "RESET ")
+            if statement.strip().upper().startswith(settings):
                 return
             counted.count += 1
             counted.statements.append(statement)

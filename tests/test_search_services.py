@@ -541,6 +541,7 @@ def test_kinds_without_a_match_cost_no_statement_of_their_own(
     of its own whether its window stood for every match.)"""
     thread = make_thread()
     lone = make_comment(thread=thread, body="A lone dunlin")
+    run(None, "dunlin", sort=sort)  # PostgreSQL asks its statistics of the words once
     with query_counter() as counted:
         result = run(None, "dunlin", sort=sort)
     assert [h.id for h in result.hits] == [lone.id]
@@ -556,6 +557,7 @@ def test_a_window_of_hidden_matches_still_finds_the_older_ones(
     older = [make_comment(thread=thread, body=f"Sanderling {i}") for i in range(3)]
     for i in range(svc.PER_PAGE * 5):
         make_comment(thread=thread, body=f"Sanderling hidden {i}", status=CommentStatus.hidden)
+    run(None, "sanderling")  # PostgreSQL asks its statistics of the words once
     with query_counter() as counted:
         hits = run(None, "sanderling").hits
     assert {h.id for h in hits} == {c.id for c in older}
@@ -590,3 +592,82 @@ def test_a_long_text_does_not_win_by_its_length_alone(make_thread, make_comment)
         body="A turnstone, " + "and then some other matter entirely, " * 80 + "one turnstone.",
     )
     assert [i for _, i in found(None, "turnstone", kind="comment")] == [short.id, long.id]
+
+
+# --- PostgreSQL's plans ----------------------------------------------------------------
+
+
+@pytest.fixture
+def word_classes():
+    """What the statistics said of words, forgotten before and after (the data differ)."""
+    svc._word_classes.clear()
+    yield svc._word_classes
+    svc._word_classes.clear()
+
+
+def _plans(db, marker: str) -> tuple[int, int]:
+    """(generic, custom) plans PostgreSQL made for the prepared statements holding `marker`."""
+    row = db.session.execute(
+        sa.text(
+            "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+            "FROM pg_prepared_statements WHERE statement LIKE :marker"
+        ),
+        {"marker": f"%{marker}%"},
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+@pytest.mark.postgresql_only
+def test_the_statistics_tell_rare_words_from_common_ones(
+    make_thread, make_comment, db, monkeypatch, word_classes
+):
+    monkeypatch.setattr(svc, "GENERIC_BELOW", 5)
+    thread = make_thread()
+    for i in range(10):
+        make_comment(thread=thread, body=f"A heron on the bank {i}")
+    make_comment(thread=thread, body="A lone knot")
+    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
+    assert svc._rare_everywhere(svc._engine("knot"))
+    # Ten comments of five or more; a word the statistics do not list is rare.
+    assert not svc._rare_everywhere(svc._engine("heron"))
+    assert not svc._rare_everywhere(svc._engine("knot or heron"))
+    assert not svc._rare_everywhere(svc._engine("knot -heron"))
+    assert svc._rare_everywhere(svc._engine("unheard-of words"))
+
+
+@pytest.mark.postgresql_only
+def test_rare_words_run_on_the_generic_plans_and_filters_on_custom_ones(
+    make_round, make_proposal, make_comment, db, word_classes
+):
+    """A search of rare words runs on the generic plans (made once: no planning), one
+    with a restrictive filter on custom plans, however often it runs (PostgreSQL left to
+    itself switched a filtered search to a generic plan that walked a round's comments);
+    either way the connection is left as it was."""
+    round_ = make_round()
+    proposal = make_proposal(round=round_, title="Wader counts")
+    kept = [make_comment(thread=proposal.thread, body=f"A knot, number {i}") for i in range(3)]
+    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
+    newest = [c.id for c in reversed(kept)]
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append(statement)
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        for _ in range(8):  # psycopg prepares a statement on its fifth run
+            assert [h.id for h in run(None, "knot", sort="newest").hits] == newest
+            assert [h.id for h in run(None, "knot", sort="newest", round=round_).hits] == newest
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    generic, custom = _plans(db, "window_comment")
+    assert generic > 0 and custom == 0
+    generic, custom = _plans(db, "owner_proposal.round_id")
+    assert custom > 0 and generic == 0
+    # The filtered statements run between a SET and a RESET of the plans' mode.
+    filtered = [i for i, s in enumerate(statements) if "owner_proposal.round_id" in s]
+    for i in filtered:
+        before = [s for s in statements[:i] if "plan_cache_mode" in s][-1]
+        after = [s for s in statements[i:] if "plan_cache_mode" in s][0]
+        assert "force_custom_plan" in before and after.startswith("RESET")
+    assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"

@@ -20,6 +20,7 @@ are turned into <mark> after the whole text was HTML-escaped: nothing of
 the content's own HTML survives.
 """
 
+import contextlib
 import functools
 import secrets
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
+from cachelib import SimpleCache
 from markupsafe import Markup, escape
 
 from ..extensions import db
@@ -83,6 +85,19 @@ RANKED_MATCHES = MAX_PAGE * PER_PAGE
 # newest RANKED_MATCHES are left to the planner (a walk of the primary key
 # or the index, by its guess of the word's share).
 RECENT_ROWS = 10_000
+# PostgreSQL plans a search's statements for its words each time (a custom
+# plan): the words decide between reading the GIN index and walking the
+# newest rows, and one plan for all words would serve a common word a hundred
+# times slower. For words its statistics say are rare in every kind (fewer
+# than this many rows estimated in each table), the plan is the index's
+# whatever the words, so those searches run on the generic plan, made once:
+# planning was most of a rare word's search (docs/search.md, "Rare words on
+# the generic plan").
+GENERIC_BELOW = RANKED_MATCHES
+# How long a worker keeps what the statistics said of a search's words (a new
+# ANALYZE may have changed it).
+WORD_CLASS_SECONDS = 600
+_word_classes = SimpleCache(threshold=2000, default_timeout=WORD_CLASS_SECONDS)
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have in into is it its of on or our so "
@@ -351,6 +366,65 @@ def _marked(text: str, start: str, stop: str) -> Markup:
     return Markup(html)  # nosec B704 - escaped above; only our own <mark> tags added
 
 
+@functools.cache
+def _common_words_text() -> sa.TextClause:
+    """PostgreSQL: whether any word of :q may match :below rows or more of a search
+    table, by the planner's statistics (`pg_stats`: each table's most common words
+    and their shares; a word not listed is taken at the rarest listed share, a table
+    without statistics as all its rows, and one never analysed as unknown: common)."""
+    tables = ", ".join(f"'{table}'" for table in _TABLES.values())
+    return sa.text(
+        # B608 (SQL from strings): names are module constants; the words are bound (:q)
+        "WITH words AS (SELECT DISTINCT unnest(tsvector_to_array("  # nosec B608
+        f"to_tsvector('{PG_CONFIG}', :q))) AS word), "
+        "tables AS (SELECT c.reltuples, s.most_common_elems::text::text[] AS elems, "
+        "s.most_common_elem_freqs AS freqs FROM pg_class AS c "
+        "JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
+        "LEFT JOIN pg_stats AS s ON s.schemaname = n.nspname AND s.tablename = c.relname "
+        f"AND s.attname = '{SEARCH_COLUMN}' WHERE c.relname IN ({tables})) "
+        "SELECT coalesce(bool_or(t.reltuples < 0 OR t.reltuples * coalesce("
+        "t.freqs[array_position(t.elems, w.word)], t.freqs[cardinality(t.elems) + 1], 1) "
+        ">= :below), false) FROM words AS w CROSS JOIN tables AS t"
+    )
+
+
+def _rare_everywhere(engine: _Engine) -> bool:
+    """PostgreSQL: whether the statistics say every word of the search is rare in
+    every kind (GENERIC_BELOW); kept WORD_CLASS_SECONDS per text."""
+    key = (str(db.engine.url), engine.text)
+    rare = _word_classes.get(key)
+    if rare is None:
+        common = db.session.scalar(_common_words_text(), {"q": engine.text, "below": GENERIC_BELOW})
+        rare = not common
+        _word_classes.set(key, rare)
+    return rare
+
+
+@contextlib.contextmanager
+def _plans_for(engine: _Engine, filters: Filters):
+    """PostgreSQL: the plans a search's statements run on, chosen here rather than left
+    to PostgreSQL, which after five runs of a prepared statement may switch it to the
+    generic plan when that looks no dearer than the custom ones. A search of rare words
+    (GENERIC_BELOW) runs on the generic plans: they are the index's, and made once. A
+    restrictive filter's are made for their words and values each time (custom): a
+    generic plan, made for any round or author, walked a round's comments for a word
+    found in one (0.2 s, where the index and then the filters take 1 ms)."""
+    mode = None
+    if engine.dialect != "sqlite":
+        if filters.restrictive:
+            mode = "force_custom_plan"
+        elif _rare_everywhere(engine):
+            mode = "force_generic_plan"
+    if mode is None:
+        yield
+        return
+    db.session.execute(sa.text(f"SET plan_cache_mode = {mode}"))
+    try:
+        yield
+    finally:
+        db.session.execute(sa.text("RESET plan_cache_mode"))
+
+
 def _engine(text: str) -> _Engine:
     dialect = db.engine.dialect.name
     if dialect == "sqlite":
@@ -474,7 +548,12 @@ def _window_stmt(
 
 @functools.cache
 def _windows_stmt(
-    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, newest: bool,
+    dialect: str,
+    expression: bool,
+    kinds: tuple,
+    sort: str,
+    ranked: bool,
+    newest: bool,
     sees: bool,
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
@@ -542,9 +621,7 @@ def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) ->
     return found
 
 
-def _find(
-    engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, found=None
-):
+def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, found=None):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first.
 
     `found`: the kind's `_Window` if the search read it already (`_windows`,
@@ -622,7 +699,15 @@ def search(
     if engine.empty:
         result.notes.append("Type at least one word to look for (not only -excluded ones).")
         return result
-    offset = (page - 1) * PER_PAGE
+    with _plans_for(engine, filters):
+        _search(engine, result, viewer)
+    return result
+
+
+def _search(engine: _Engine, result: SearchPage, viewer) -> None:
+    """`result`'s hits: each kind's rows, merged, and the shown ones filled in."""
+    sort, filters = result.sort, result.filters
+    offset = (result.page - 1) * PER_PAGE
     need = offset + PER_PAGE + 1
     found: list[Hit] = []
     kinds = filters.kinds()
@@ -637,7 +722,6 @@ def search(
     result.has_more = len(found) > offset + PER_PAGE
     result.hits = found[offset : offset + PER_PAGE]
     _fill(engine, result.hits, viewer)
-    return result
 
 
 @functools.cache
