@@ -600,9 +600,9 @@ def test_a_long_text_does_not_win_by_its_length_alone(make_thread, make_comment)
 @pytest.fixture
 def word_classes():
     """What the statistics said of words, forgotten before and after (the data differ)."""
-    svc._word_classes.clear()
-    yield svc._word_classes
-    svc._word_classes.clear()
+    svc._word_statistics.clear()
+    yield svc._word_statistics
+    svc._word_statistics.clear()
 
 
 def _plans(db, marker: str) -> tuple[int, int]:

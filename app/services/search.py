@@ -23,12 +23,12 @@ the content's own HTML survives.
 import contextlib
 import functools
 import secrets
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from cachelib import SimpleCache
 from markupsafe import Markup, escape
 
 from ..extensions import db
@@ -94,10 +94,11 @@ RECENT_ROWS = 10_000
 # planning was most of a rare word's search (docs/search.md, "Rare words on
 # the generic plan").
 GENERIC_BELOW = RANKED_MATCHES
-# How long a worker keeps what the statistics said of a search's words (a new
-# ANALYZE may have changed it).
-WORD_CLASS_SECONDS = 600
-_word_classes = SimpleCache(threshold=2000, default_timeout=WORD_CLASS_SECONDS)
+# How long a worker keeps PostgreSQL's statistics of the search columns (a
+# new ANALYZE changes them).
+WORD_STATISTICS_SECONDS = 600
+# By database URL: (when they were read, each search table's statistics).
+_word_statistics: dict[str, tuple[float, list]] = {}
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have in into is it its of on or our so "
@@ -366,38 +367,77 @@ def _marked(text: str, start: str, stop: str) -> Markup:
     return Markup(html)  # nosec B704 - escaped above; only our own <mark> tags added
 
 
+@dataclass(frozen=True)
+class _ColumnStatistics:
+    """What PostgreSQL's planner knows of a table's search column: the table's rows
+    (negative: never analysed) and the shares of the column's most common words
+    (None: no list), with the rarest listed share, its guess for any other word."""
+
+    rows: float
+    shares: dict[str, float] | None
+    rarest: float
+
+    def most_rows(self, word: str) -> float:
+        """The most rows `word` may match, as far as the statistics tell."""
+        if self.rows < 0:
+            return float("inf")
+        if self.shares is None:
+            return self.rows
+        return self.rows * self.shares.get(word, self.rarest)
+
+
 @functools.cache
-def _common_words_text() -> sa.TextClause:
-    """PostgreSQL: whether any word of :q may match :below rows or more of a search
-    table, by the planner's statistics (`pg_stats`: each table's most common words
-    and their shares; a word not listed is taken at the rarest listed share, a table
-    without statistics as all its rows, and one never analysed as unknown: common)."""
+def _statistics_text() -> sa.TextClause:
     tables = ", ".join(f"'{table}'" for table in _TABLES.values())
     return sa.text(
-        # B608 (SQL from strings): names are module constants; the words are bound (:q)
-        "WITH words AS (SELECT DISTINCT unnest(tsvector_to_array("  # nosec B608
-        f"to_tsvector('{PG_CONFIG}', :q))) AS word), "
-        "tables AS (SELECT c.reltuples, s.most_common_elems::text::text[] AS elems, "
-        "s.most_common_elem_freqs AS freqs FROM pg_class AS c "
+        # B608 (SQL from strings): names are module constants; nothing is bound
+        "SELECT c.relname, c.reltuples, s.most_common_elems::text::text[] AS words, "  # nosec B608
+        "s.most_common_elem_freqs AS shares FROM pg_class AS c "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
         "LEFT JOIN pg_stats AS s ON s.schemaname = n.nspname AND s.tablename = c.relname "
-        f"AND s.attname = '{SEARCH_COLUMN}' WHERE c.relname IN ({tables})) "
-        "SELECT coalesce(bool_or(t.reltuples < 0 OR t.reltuples * coalesce("
-        "t.freqs[array_position(t.elems, w.word)], t.freqs[cardinality(t.elems) + 1], 1) "
-        ">= :below), false) FROM words AS w CROSS JOIN tables AS t"
+        f"AND s.attname = '{SEARCH_COLUMN}' WHERE c.relkind = 'r' AND c.relname IN ({tables})"
     )
 
 
+def _column_statistics() -> list[_ColumnStatistics]:
+    """PostgreSQL: each search table's statistics (pg_stats), read once per
+    WORD_STATISTICS_SECONDS by each worker."""
+    key = str(db.engine.url)
+    read_at, found = _word_statistics.get(key, (0.0, []))
+    if time.monotonic() - read_at > WORD_STATISTICS_SECONDS:
+        found = []
+        for _table, rows, words, shares in db.session.execute(_statistics_text()):
+            if words is None:
+                found.append(_ColumnStatistics(rows, None, 1.0))
+            else:
+                # After the words' shares come the lowest and highest of them.
+                rarest = shares[len(words)]
+                listed = dict(zip(words, shares[: len(words)], strict=True))
+                found.append(_ColumnStatistics(rows, listed, rarest))
+        _word_statistics[key] = (time.monotonic(), found)
+    return found
+
+
+@functools.cache
+def _words_text() -> sa.TextClause:
+    return sa.text(f"SELECT tsvector_to_array(to_tsvector('{PG_CONFIG}', :q))")
+
+
 def _rare_everywhere(engine: _Engine) -> bool:
-    """PostgreSQL: whether the statistics say every word of the search is rare in
-    every kind (GENERIC_BELOW); kept WORD_CLASS_SECONDS per text."""
-    key = (str(db.engine.url), engine.text)
-    rare = _word_classes.get(key)
-    if rare is None:
-        common = db.session.scalar(_common_words_text(), {"q": engine.text, "below": GENERIC_BELOW})
-        rare = not common
-        _word_classes.set(key, rare)
-    return rare
+    """PostgreSQL: whether every word of the search (PostgreSQL's own words of its
+    text, excluded ones too) may match fewer than GENERIC_BELOW rows of each search
+    table, by the planner's statistics (a table never analysed: no)."""
+    words = _words(engine.text)
+    return all(
+        column.most_rows(word) < GENERIC_BELOW for column in _column_statistics() for word in words
+    )
+
+
+@functools.lru_cache(maxsize=4096)
+def _words(text: str) -> tuple[str, ...]:
+    """PostgreSQL's words (lexemes) of a search text: the same for as long as its
+    configuration (PG_CONFIG), so kept."""
+    return tuple(db.session.scalar(_words_text(), {"q": text}) or ())
 
 
 @contextlib.contextmanager
