@@ -538,7 +538,10 @@ def scale_backend(backend: str, args, settings: ServerSettings, workdir: Path) -
     print(f"\n{backend}: search words, chosen from the index's vocabulary (bench/search_words.py)")
     for w in words:
         print(f"  {w.describe()}")
-    print(f"{backend}: rows read by each search's first page (one request, untimed)")
+    print(
+        f"{backend}: rows read by each search's first page "
+        "(one request after one that warms the worker, untimed)"
+    )
     for name, path in manifest.pages.items():
         if name.startswith("search "):
             word, sort = path_words(path)
