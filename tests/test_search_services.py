@@ -671,3 +671,16 @@ def test_rare_words_run_on_the_generic_plans_and_filters_on_custom_ones(
         after = [s for s in statements[i:] if "plan_cache_mode" in s][0]
         assert "force_custom_plan" in before and after.startswith("RESET")
     assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
+
+
+def test_what_the_statistics_tell_of_a_word():
+    """A table never analysed tells nothing (so: common); one without a list of words
+    may match a word on every row; otherwise a listed word's share, or the rarest
+    listed share for any other word."""
+    never = svc._ColumnStatistics(-1, None, 1.0)
+    unlisted = svc._ColumnStatistics(500, None, 1.0)
+    listed = svc._ColumnStatistics(10_000, {"see": 0.14, "brief": 0.001}, 0.001)
+    assert never.most_rows("brief") == float("inf")
+    assert unlisted.most_rows("brief") == 500
+    assert listed.most_rows("see") == pytest.approx(1_400)
+    assert listed.most_rows("zebra") == pytest.approx(10)
