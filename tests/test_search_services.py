@@ -684,3 +684,32 @@ def test_what_the_statistics_tell_of_a_word():
     assert unlisted.most_rows("brief") == 500
     assert listed.most_rows("see") == pytest.approx(1_400)
     assert listed.most_rows("zebra") == pytest.approx(10)
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("recent_rows, walked", [(1_000, True), (3, False)])
+def test_a_filter_newest_first_walks_the_newest_rows_for_a_common_word(
+    make_round, make_proposal, make_comment, monkeypatch, query_counter, recent_rows, walked
+):
+    """A restrictive filter, newest first, a word the statistics call common: the newest
+    RECENT_ROWS rows are walked with the filters on each; when they hold the page, no
+    statement reads every match. When they do not (3 rows here), all the matches are
+    read after all. The page is the same."""
+    monkeypatch.setattr(svc, "RECENT_ROWS", recent_rows)
+    monkeypatch.setattr(svc, "_rare_everywhere", lambda engine: False)
+    inside, outside = make_round(), make_round()
+    here = make_proposal(round=inside, title="Shore birds")
+    there = make_proposal(round=outside, title="Inland birds")
+    made = []
+    for i in range(svc.PER_PAGE + 2):
+        made.append(make_comment(thread=here.thread, body=f"A godwit, number {i}"))
+        make_comment(thread=there.thread, body=f"Another godwit {i}")
+    make_comment(thread=here.thread, body="A hidden godwit", status=CommentStatus.hidden)
+    with query_counter() as counted:
+        result = run(None, "godwit", round=inside, kind="comment", sort="newest")
+    assert [h.id for h in result.hits] == [c.id for c in reversed(made)][: svc.PER_PAGE]
+    assert result.has_more
+    every_match = [s for s in counted.statements if "id + 0" in s]
+    assert bool(every_match) != walked, counted.statements
+    second = run(None, "godwit", round=inside, kind="comment", sort="newest", page=2)
+    assert [h.id for h in second.hits] == [made[1].id, made[0].id] and not second.has_more
