@@ -588,12 +588,7 @@ def _window_stmt(
 
 @functools.cache
 def _windows_stmt(
-    dialect: str,
-    expression: bool,
-    kinds: tuple,
-    sort: str,
-    ranked: bool,
-    newest: bool,
+    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, newest: bool,
     sees: bool,
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
@@ -661,7 +656,9 @@ def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) ->
     return found
 
 
-def _find(engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, found=None):
+def _find(
+    engine: _Engine, kind: str, sort: str, viewer, filters: Filters, need: int, found=None
+):
     """Up to `need` (id, score, created_at) rows of `kind`, best or newest first.
 
     `found`: the kind's `_Window` if the search read it already (`_windows`,
