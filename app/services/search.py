@@ -14,6 +14,10 @@ whole match set instead. Pages are "more results" pages: each kind reads at
 most offset + page size + 1 rows, and the extra row says whether there is a
 next page.
 
+On PostgreSQL a search also says which plans its statements run on
+(`_plans_for`): the generic ones for words its statistics call rare in every
+kind, custom ones with a restrictive filter, PostgreSQL's choice otherwise.
+
 Snippets and highlighted titles are made by the engine (FTS5 `snippet()`,
 PostgreSQL `ts_headline`) for the shown rows only, with random markers that
 are turned into <mark> after the whole text was HTML-escaped: nothing of
