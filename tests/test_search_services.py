@@ -713,3 +713,25 @@ def test_a_filter_newest_first_walks_the_newest_rows_for_a_common_word(
     assert bool(every_match) != walked, counted.statements
     second = run(None, "godwit", round=inside, kind="comment", sort="newest", page=2)
     assert [h.id for h in second.hits] == [made[1].id, made[0].id] and not second.has_more
+
+
+@pytest.mark.postgresql_only
+def test_a_failed_search_inside_a_transaction_leaves_its_own_error(
+    make_comment, db, monkeypatch, word_classes
+):
+    """A statement of a rare-word search fails inside a transaction: the error seen is
+    that statement's (not the RESET's, refused in a failed transaction), and the
+    rollback leaves the connection's plans as they were."""
+    make_comment(body="A lone knot")
+    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
+    db.session.commit()
+
+    def failing(*args):
+        db.session.execute(sa.text("SELECT 1 / 0"))
+
+    monkeypatch.setattr(svc, "_search", failing)
+    db.session.execute(sa.text("SELECT 1"))  # in a transaction
+    with pytest.raises(sa.exc.DataError, match="division by zero"):
+        run(None, "knot")
+    db.session.rollback()
+    assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"

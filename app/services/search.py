@@ -34,6 +34,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from markupsafe import Markup, escape
+from psycopg.pq import TransactionStatus
 
 from ..extensions import db
 from ..models import (
@@ -466,7 +467,11 @@ def _plans_for(engine: _Engine, filters: Filters):
     try:
         yield
     finally:
-        db.session.execute(sa.text("RESET plan_cache_mode"))
+        # A failed statement inside a transaction: its rollback undoes the SET,
+        # and the RESET would only hide the failure behind its own.
+        connection = db.session.connection().connection.driver_connection
+        if connection.info.transaction_status != TransactionStatus.INERROR:
+            db.session.execute(sa.text("RESET plan_cache_mode"))
 
 
 def _engine(text: str) -> _Engine:
