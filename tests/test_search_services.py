@@ -735,3 +735,31 @@ def test_a_failed_search_inside_a_transaction_leaves_its_own_error(
         run(None, "knot")
     db.session.rollback()
     assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
+
+
+@pytest.mark.sqlite_only
+def test_sqlite_walks_the_matches_newest_first_under_a_filter(
+    make_round, make_proposal, make_comment, db
+):
+    """SQLite, a restrictive filter, newest first: FTS5 gives its matches newest first
+    and the statement stops at the page, with no sort of every match (ordering by the
+    score and the id, both the rowid, made SQLite read every match into a sort)."""
+    round_ = make_round()
+    proposal = make_proposal(round=round_, title="Estuary")
+    made = [make_comment(thread=proposal.thread, body=f"A dunlin {i}") for i in range(3)]
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        if " MATCH " in statement:
+            statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        hits = run(None, "dunlin", round=round_, kind="comment", sort="newest").hits
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    assert [h.id for h in hits] == [c.id for c in reversed(made)]
+    (statement, parameters), *_ = statements
+    plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
+    details = [row[3] for row in plan]
+    assert not any("ORDER BY" in d for d in details), details

@@ -675,6 +675,12 @@ def _find(
     here otherwise."""
 
     def order(source):
+        if sort == "newest" and engine.dialect == "sqlite":
+            # The rowid alone (the score is the rowid): FTS5 then walks its
+            # matches newest first and stops at the LIMIT, where ordering by
+            # two columns read every match and sorted them (a round's
+            # comments of a word in one in seven: 104 to 0.05 ms).
+            return (source.c.id.desc(),)
         return source.c.score.desc(), source.c.id.desc()
 
     if not filters.restrictive:
