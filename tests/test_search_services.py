@@ -687,15 +687,18 @@ def test_what_the_statistics_tell_of_a_word():
 
 
 @pytest.mark.postgresql_only
+@pytest.mark.parametrize("sort", ["newest", "relevance"])
 @pytest.mark.parametrize("recent_rows, walked", [(1_000, True), (3, False)])
-def test_a_filter_newest_first_walks_the_newest_rows_for_a_common_word(
-    make_round, make_proposal, make_comment, monkeypatch, query_counter, recent_rows, walked
+def test_a_filter_walks_the_newest_rows_first_for_a_common_word(
+    make_round, make_proposal, make_comment, monkeypatch, query_counter, recent_rows, walked, sort
 ):
-    """A restrictive filter, newest first, a word the statistics call common: the newest
-    RECENT_ROWS rows are walked with the filters on each; when they hold the page, no
-    statement reads every match. When they do not (3 rows here), all the matches are
-    read after all. The page is the same."""
-    monkeypatch.setattr(svc, "RECENT_ROWS", recent_rows)
+    """PostgreSQL, a restrictive filter, a word the statistics call common: the newest
+    rows are walked with the filters on each until the page (newest first) or the
+    matches to rank (RANKED_MATCHES, 5 here); when they hold them, no statement reads
+    every match. When they do not (3 rows here), all the matches are read after all.
+    The page is the same."""
+    monkeypatch.setattr(svc, "FILTERED_ROWS", {"newest": recent_rows, "relevance": recent_rows})
+    monkeypatch.setattr(svc, "RANKED_MATCHES", 5)
     monkeypatch.setattr(svc, "_rare_everywhere", lambda engine: False)
     inside, outside = make_round(), make_round()
     here = make_proposal(round=inside, title="Shore birds")
@@ -706,35 +709,17 @@ def test_a_filter_newest_first_walks_the_newest_rows_for_a_common_word(
         make_comment(thread=there.thread, body=f"Another godwit {i}")
     make_comment(thread=here.thread, body="A hidden godwit", status=CommentStatus.hidden)
     with query_counter() as counted:
-        result = run(None, "godwit", round=inside, kind="comment", sort="newest")
-    assert [h.id for h in result.hits] == [c.id for c in reversed(made)][: svc.PER_PAGE]
-    assert result.has_more
-    every_match = [s for s in counted.statements if "id + 0" in s]
+        result = run(None, "godwit", round=inside, kind="comment", sort=sort)
+    every_match = [s for s in counted.statements if "id + 0" in s or "FROM comments WHERE" in s]
     assert bool(every_match) != walked, counted.statements
-    second = run(None, "godwit", round=inside, kind="comment", sort="newest", page=2)
-    assert [h.id for h in second.hits] == [made[1].id, made[0].id] and not second.has_more
-
-
-@pytest.mark.postgresql_only
-def test_a_failed_search_inside_a_transaction_leaves_its_own_error(
-    make_comment, db, monkeypatch, word_classes
-):
-    """A statement of a rare-word search fails inside a transaction: the error seen is
-    that statement's (not the RESET's, refused in a failed transaction), and the
-    rollback leaves the connection's plans as they were."""
-    make_comment(body="A lone knot")
-    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
-    db.session.commit()
-
-    def failing(*args):
-        db.session.execute(sa.text("SELECT 1 / 0"))
-
-    monkeypatch.setattr(svc, "_search", failing)
-    db.session.execute(sa.text("SELECT 1"))  # in a transaction
-    with pytest.raises(sa.exc.DataError, match="division by zero"):
-        run(None, "knot")
-    db.session.rollback()
-    assert db.session.scalar(sa.text("SHOW plan_cache_mode")) == "auto"
+    if sort == "newest":
+        assert [h.id for h in result.hits] == [c.id for c in reversed(made)][: svc.PER_PAGE]
+        assert result.has_more
+        second = run(None, "godwit", round=inside, kind="comment", sort="newest", page=2)
+        assert [h.id for h in second.hits] == [made[1].id, made[0].id] and not second.has_more
+    else:
+        # The newest five the filter lets through, ranked (equal texts: newest first).
+        assert [h.id for h in result.hits] == [c.id for c in reversed(made)][:5]
 
 
 @pytest.mark.sqlite_only
@@ -763,3 +748,22 @@ def test_sqlite_walks_the_matches_newest_first_under_a_filter(
     plan = db.session.connection().exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters)
     details = [row[3] for row in plan]
     assert not any("ORDER BY" in d for d in details), details
+
+
+def test_a_filter_by_relevance_ranks_its_newest_matches_only(
+    make_round, make_proposal, make_comment, monkeypatch
+):
+    """As without a filter: the newest RANKED_MATCHES matches the filters let through are
+    ranked, so an old comment that would rank first is not among them."""
+    monkeypatch.setattr(svc, "RANKED_MATCHES", 3)
+    round_ = make_round()
+    proposal = make_proposal(round=round_, title="Marsh")
+    best_but_old = make_comment(thread=proposal.thread, body="Plover plover plover plover")
+    make_comment(thread=proposal.thread, body="A plover, once")
+    thread = proposal.thread
+    newest = [make_comment(thread=thread, body=f"The plover, number {i}") for i in range(3)]
+    elsewhere = make_proposal(title="Elsewhere")
+    make_comment(thread=elsewhere.thread, body="A plover elsewhere")
+    hits = found(None, "plover", kind="comment", round=round_)
+    assert {i for _, i in hits} == {c.id for c in newest}
+    assert best_but_old.id not in {i for _, i in hits}

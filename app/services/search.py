@@ -90,6 +90,10 @@ RANKED_MATCHES = MAX_PAGE * PER_PAGE
 # newest RANKED_MATCHES are left to the planner (a walk of the primary key
 # or the index, by its guess of the word's share).
 RECENT_ROWS = 10_000
+# With a restrictive filter and a common word (PostgreSQL), the newest rows
+# walked for the page (newest first) or the matches to rank (by relevance)
+# before all the matches are read instead (see `_find`).
+FILTERED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
 # PostgreSQL plans a search's statements for its words each time (a custom
 # plan): the words decide between reading the GIN index and walking the
 # newest rows, and one plan for all words would serve a common word a hundred
@@ -693,33 +697,47 @@ def _find(
         window = _window_shape(engine, sort, need)[0]
         if (found.seen or 0) < window:
             return found.rows
-    elif sort == "newest" and engine.dialect != "sqlite" and not _rare_everywhere(engine):
-        # A restrictive filter, newest first, a common word: the newest
-        # RECENT_ROWS rows first, the filters on each (way 2 of RECENT_ROWS).
-        # Enough of them match when the filter holds recent rows (a date
-        # since, an open round): a walk of at most RECENT_ROWS rows instead
-        # of every match. Too few, and all the matches are read after all.
-        recent = _recent_text(engine.expression is not None, kind)
-        recent = recent.bindparams(q=engine._param, recent=RECENT_ROWS).subquery("cand")
+    elif engine.dialect != "sqlite" and not _rare_everywhere(engine):
+        # PostgreSQL, a restrictive filter, a common word: the newest rows
+        # first, the filters on each (way 2 of RECENT_ROWS), until the page
+        # (newest first) or RANKED_MATCHES (by relevance, ranked as in the
+        # windows). Enough of them match when the filter holds recent rows
+        # (a date since, an open round): a walk of at most FILTERED_ROWS rows
+        # instead of every match. Too few, and all the matches are read.
+        enough = need if sort == "newest" else RANKED_MATCHES
+        recent = _recent_text(engine.expression is not None, kind, sort)
+        walk = FILTERED_ROWS[sort]
+        recent = recent.bindparams(q=engine._param, recent=walk).subquery("cand")
         rows = db.session.execute(
-            _rows_stmt(kind, recent, viewer, filters).order_by(recent.c.id.desc()).limit(need)
+            _rows_stmt(kind, recent, viewer, filters).order_by(recent.c.id.desc()).limit(enough)
         ).all()
-        if len(rows) >= need:
-            return rows
+        if len(rows) >= enough:
+            if sort == "relevance":
+                rows = sorted(rows, key=lambda r: (r.score, r.id), reverse=True)
+            return rows[:need]
     everything = engine.matches(kind, sort, None).subquery("cand")
-    return db.session.execute(
-        _rows_stmt(kind, everything, viewer, filters).order_by(*order(everything)).limit(need)
-    ).all()
+    rows = _rows_stmt(kind, everything, viewer, filters)
+    if sort == "relevance":
+        # As in the windows: the newest RANKED_MATCHES matches that may be
+        # found (here: that the filters let through) are ranked. By the id
+        # alone on SQLite, so FTS5 gives them newest first and stops; `id + 0`
+        # on PostgreSQL, so no plan walks the primary key hoping to meet them.
+        newest = everything.c.id if engine.dialect == "sqlite" else everything.c.id + 0
+        ranked = rows.order_by(newest.desc()).limit(RANKED_MATCHES).subquery("ranked")
+        return db.session.execute(sa.select(ranked).order_by(*order(ranked)).limit(need)).all()
+    return db.session.execute(rows.order_by(*order(everything)).limit(need)).all()
 
 
 @functools.cache
-def _recent_text(expression: bool, kind: str) -> sa.TextClause:
+def _recent_text(expression: bool, kind: str, sort: str) -> sa.TextClause:
     """PostgreSQL: (id, score) of the matches among the newest :recent rows of `kind`."""
+    tsquery = _pg_tsquery(expression)
+    score = _pg_rank(tsquery) if sort == "relevance" else "id"
     return sa.text(
         # B608 (SQL from strings): names are module constants; the words are bound (:q)
-        f"SELECT id, id AS score FROM (SELECT id, {SEARCH_COLUMN} FROM {_TABLES[kind]} "  # nosec B608
-        f"ORDER BY id DESC LIMIT :recent) AS recent "
-        f"WHERE {SEARCH_COLUMN} @@ {_pg_tsquery(expression)}"
+        f"SELECT id, {score} AS score FROM (SELECT id, {SEARCH_COLUMN} "  # nosec B608
+        f"FROM {_TABLES[kind]} ORDER BY id DESC LIMIT :recent) AS recent "
+        f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
     ).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
 
 
