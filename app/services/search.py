@@ -420,7 +420,7 @@ def _column_statistics() -> list[_ColumnStatistics]:
                 found.append(_ColumnStatistics(rows, None, 1.0))
             else:
                 # After the words' shares come the lowest and highest of them.
-                rarest = shares[len(words)]
+                rarest = shares[len(words)] if len(shares) > len(words) else min(shares)
                 listed = dict(zip(words, shares[: len(words)], strict=True))
                 found.append(_ColumnStatistics(rows, listed, rarest))
         _word_statistics[key] = (time.monotonic(), found)
