@@ -420,8 +420,8 @@ def _column_statistics() -> list[_ColumnStatistics]:
                 found.append(_ColumnStatistics(rows, None, 1.0))
             else:
                 # After the words' shares come the lowest and highest of them.
-                rarest = shares[len(words)] if len(shares) > len(words) else min(shares)
                 listed = dict(zip(words, shares[: len(words)], strict=True))
+                rarest = shares[len(words)] if len(shares) > len(words) else 1.0
                 found.append(_ColumnStatistics(rows, listed, rarest))
         _word_statistics[key] = (time.monotonic(), found)
     return found
