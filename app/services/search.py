@@ -304,8 +304,7 @@ def _matches_text(
             f"WITH {_indexed_cte(table, tsquery)} "  # nosec B608
             f"SELECT id, id AS score, seen FROM ("
             f"SELECT id, count(*) OVER () AS seen FROM indexed WHERE {_INDEXED} < :cap "
-            f"UNION ALL (SELECT id, :limit FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
-            f"ORDER BY id DESC LIMIT :recent) AS recent "
+            f"UNION ALL (SELECT id, :limit FROM {_newest_rows(table)} "
             f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
             f"ORDER BY id DESC LIMIT :limit)) AS newest"
         )
@@ -342,6 +341,13 @@ def _pg_rank(tsquery: str) -> str:
 
 
 _INDEXED = "(SELECT count(*) FROM indexed)"
+
+
+def _newest_rows(table: str) -> str:
+    """PostgreSQL: the newest :recent rows of `table` with their search vectors, walked
+    backwards along the primary key (way 2 of RECENT_ROWS), as `recent`."""
+    # B608 (SQL from strings): table and column are module constants
+    return f"(SELECT id, {SEARCH_COLUMN} FROM {table} ORDER BY id DESC LIMIT :recent) AS recent"  # nosec B608
 
 
 def _indexed_cte(table: str, tsquery: str, vector: bool = False) -> str:
@@ -400,7 +406,7 @@ def _statistics_text() -> sa.TextClause:
     tables = ", ".join(f"'{table}'" for table in _TABLES.values())
     return sa.text(
         # B608 (SQL from strings): names are module constants; nothing is bound
-        "SELECT c.relname, c.reltuples, s.most_common_elems::text::text[] AS words, "  # nosec B608
+        "SELECT c.reltuples, s.most_common_elems::text::text[] AS words, "  # nosec B608
         "s.most_common_elem_freqs AS shares FROM pg_class AS c "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
         "LEFT JOIN pg_stats AS s ON s.schemaname = n.nspname AND s.tablename = c.relname "
@@ -415,7 +421,7 @@ def _column_statistics() -> list[_ColumnStatistics]:
     read_at, found = _word_statistics.get(key, (0.0, []))
     if time.monotonic() - read_at > WORD_STATISTICS_SECONDS:
         found = []
-        for _table, rows, words, shares in db.session.execute(_statistics_text()):
+        for rows, words, shares in db.session.execute(_statistics_text()):
             if words is None:
                 found.append(_ColumnStatistics(rows, None, 1.0))
             else:
@@ -735,8 +741,7 @@ def _recent_text(expression: bool, kind: str, sort: str) -> sa.TextClause:
     score = _pg_rank(tsquery) if sort == "relevance" else "id"
     return sa.text(
         # B608 (SQL from strings): names are module constants; the words are bound (:q)
-        f"SELECT id, {score} AS score FROM (SELECT id, {SEARCH_COLUMN} "  # nosec B608
-        f"FROM {_TABLES[kind]} ORDER BY id DESC LIMIT :recent) AS recent "
+        f"SELECT id, {score} AS score FROM {_newest_rows(_TABLES[kind])} "  # nosec B608
         f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
     ).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
 
