@@ -636,6 +636,26 @@ def test_the_statistics_tell_rare_words_from_common_ones(
 
 
 @pytest.mark.postgresql_only
+def test_the_statistics_are_read_on_a_machine_started_moments_ago(
+    make_thread, make_comment, db, monkeypatch, word_classes
+):
+    """The worker's clock (time.monotonic) counts from the machine's start: a worker
+    asking in its first WORD_STATISTICS_SECONDS still reads the statistics, and does
+    not take every word for rare (a common word then ran on the generic plans, 0.5 s
+    a search on the scale set). Without any statistics no word is rare."""
+    monkeypatch.setattr(svc, "GENERIC_BELOW", 5)
+    monkeypatch.setattr(svc.time, "monotonic", lambda: 42.0)
+    thread = make_thread()
+    for i in range(10):
+        make_comment(thread=thread, body=f"A heron on the bank {i}")
+    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
+    assert svc._column_statistics()
+    assert not svc._rare_everywhere(svc._engine("heron"))
+    monkeypatch.setattr(svc, "_column_statistics", lambda: [])
+    assert not svc._rare_everywhere(svc._engine("knot"))
+
+
+@pytest.mark.postgresql_only
 def test_rare_words_run_on_the_generic_plans_and_filters_on_custom_ones(
     make_round, make_proposal, make_comment, db, word_classes
 ):

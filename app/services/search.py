@@ -107,7 +107,7 @@ GENERIC_BELOW = RANKED_MATCHES
 # new ANALYZE changes them).
 WORD_STATISTICS_SECONDS = 600
 # By database URL: (when they were read, each search table's statistics).
-_word_statistics: dict[str, tuple[float, list]] = {}
+_word_statistics: dict[str, tuple[float | None, list]] = {}
 # Short common words say nothing about whether two titles are alike.
 STOP_WORDS = frozenset(
     "a an and are as at be but by for from has have in into is it its of on or our so "
@@ -418,8 +418,10 @@ def _column_statistics() -> list[_ColumnStatistics]:
     """PostgreSQL: each search table's statistics (pg_stats), read once per
     WORD_STATISTICS_SECONDS by each worker."""
     key = str(db.engine.url)
-    read_at, found = _word_statistics.get(key, (0.0, []))
-    if time.monotonic() - read_at > WORD_STATISTICS_SECONDS:
+    read_at, found = _word_statistics.get(key, (None, []))
+    # Never read, or read too long ago (the clock counts from the machine's
+    # start: a first read may come before WORD_STATISTICS_SECONDS of it).
+    if read_at is None or time.monotonic() - read_at > WORD_STATISTICS_SECONDS:
         found = []
         for rows, words, shares in db.session.execute(_statistics_text()):
             if words is None:
@@ -443,8 +445,10 @@ def _rare_everywhere(engine: _Engine) -> bool:
     text, excluded ones too) may match fewer than GENERIC_BELOW rows of each search
     table, by the planner's statistics (a table never analysed: no)."""
     words = _words(engine.text)
-    return all(
-        column.most_rows(word) < GENERIC_BELOW for column in _column_statistics() for word in words
+    columns = _column_statistics()
+    # No statistics at all (no search table found): nothing is known to be rare.
+    return bool(columns) and all(
+        column.most_rows(word) < GENERIC_BELOW for column in columns for word in words
     )
 
 
