@@ -163,7 +163,8 @@ def first_page_reads(app, path: str, window_of) -> str:
     captured: list[tuple[str, object]] = []
 
     def capture(conn, cursor, statement, params, context, executemany):
-        if statement.lstrip().upper().startswith("SELECT"):
+        # The settings a search runs its statements under (plans, scans) too.
+        if statement.lstrip().upper().startswith(("SELECT", "SET ", "RESET ")):
             captured.append((statement, params))
 
     sa.event.listen(engine, "before_cursor_execute", capture)
@@ -172,12 +173,16 @@ def first_page_reads(app, path: str, window_of) -> str:
     finally:
         sa.event.remove(engine, "before_cursor_execute", capture)
     shown = response.get_data(as_text=True).count('class="search-result search-')
+    settings = [c for c in captured if not c[0].lstrip().upper().startswith("SELECT")]
     raw = engine.raw_connection()
     try:
         cursor = raw.cursor()
         if engine.dialect.name == "postgresql":
             out = {"tables": {}, "index_entries": 0}
             for statement, params in captured:
+                if (statement, params) in settings:
+                    cursor.execute(statement)
+                    continue
                 cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
                 document = cursor.fetchone()[0]
                 document = json.loads(document) if isinstance(document, str) else document
@@ -186,11 +191,14 @@ def first_page_reads(app, path: str, window_of) -> str:
             tables = ", ".join(f"{n} {r:,.0f}" for n, r in sorted(out["tables"].items()))
             total = sum(out["tables"].values())
             return (
-                f"{len(captured)} SELECTs read {total:,.0f} table rows ({tables}) and "
+                f"{len(captured) - len(settings)} SELECTs read {total:,.0f} table rows "
+                f"({tables}) and "
                 f"{out['index_entries']:,.0f} GIN index entries (EXPLAIN ANALYZE); shows {shown}"
             )
         scans = set()
         for statement, params in captured:
+            if (statement, params) in settings:
+                continue
             cursor.execute("EXPLAIN QUERY PLAN " + statement, params)
             for row in cursor.fetchall():
                 detail = row[-1]
@@ -212,7 +220,7 @@ def first_page_reads(app, path: str, window_of) -> str:
     )
     scanned = "; ".join(sorted(scans)) or "none"
     return (
-        f"{len(captured)} SELECTs; base rows joined by primary key = candidates "
+        f"{len(captured) - len(settings)} SELECTs; base rows joined by primary key = candidates "
         f"{sum(windows.values()):,} ({', '.join(f'{k} {n}' for k, n in windows.items())}), "
         f"index walk <= {walk:,} entries per kind; other table scans: {scanned}; "
         f"shows {shown} (EXPLAIN QUERY PLAN and the statements' LIMITs)"

@@ -458,10 +458,10 @@ def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monk
 def test_newest_finds_matches_older_than_the_recent_rows(
     make_thread, make_comment, monkeypatch, one_page_window, recent_rows
 ):
-    """PostgreSQL, a word with more matches than the window: the newest RECENT_ROWS rows
+    """PostgreSQL, a word with more matches than the window: the newest WALKED_ROWS rows
     are walked; when they do not fill the window (3), all the matches are read through
     the index and sorted. Either way the page is the newest matches."""
-    monkeypatch.setattr(svc, "RECENT_ROWS", recent_rows)
+    monkeypatch.setattr(svc, "WALKED_ROWS", {"newest": recent_rows, "relevance": recent_rows})
     thread = make_thread()
     old = [make_comment(thread=thread, body=f"A bittern, number {i}") for i in range(22)]
     for i in range(5):
@@ -476,18 +476,20 @@ def test_newest_finds_matches_older_than_the_recent_rows(
     assert [h.id for h in result.hits] == newest and result.has_more
 
 
-@pytest.mark.parametrize("sort, walk", [("newest", "recent"), ("relevance", "walked")])
+@pytest.mark.parametrize("sort", ["newest", "relevance"])
+@pytest.mark.parametrize("rare", [True, False])
 def test_a_word_rarer_than_the_page_is_found_in_one_statement(
-    make_thread, make_comment, db, backend, sort, walk
+    make_thread, make_comment, db, backend, monkeypatch, sort, rare
 ):
-    """Fewer matches than the page needs: all of them, sorted, in one statement. PostgreSQL
-    asks its index first and walks no rows by the primary key for them (newest first: the
-    RECENT_ROWS; by relevance: the newest matches to rank, a walk that read every comment
-    when the planner guessed a rare word common)."""
+    """Fewer matches than the page needs: all of them, sorted, in one statement. On
+    PostgreSQL a word the statistics call rare is read through the index and walks no
+    rows; a word they call common first walks the newest rows (WALKED_ROWS), and when
+    those hold too few matches the same statement reads them through the index."""
+    monkeypatch.setattr(svc, "_rare_everywhere", lambda text: rare)
     thread = make_thread()
     for i in range(20):
         make_comment(thread=thread, body=f"Nothing to see {i}")
-    rare = [make_comment(thread=thread, body=f"A curlew, number {i}") for i in range(2)]
+    rare_ones = [make_comment(thread=thread, body=f"A curlew, number {i}") for i in range(2)]
     for i in range(20):
         make_comment(thread=thread, body=f"Nothing more {i}")
     engine = svc._engine("curlew")
@@ -502,10 +504,9 @@ def test_a_word_rarer_than_the_page_is_found_in_one_statement(
         rows = svc._find(engine, "comment", sort, None, svc.Filters(), svc.PER_PAGE + 1)
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
-    assert [r.id for r in rows] == [rare[1].id, rare[0].id]
+    assert [r.id for r in rows] == [rare_ones[1].id, rare_ones[0].id]
     assert len(statements) == 1
     if backend == "postgresql":
-        # The walk of the newest rows is in the statement, and never runs.
         statement, parameters = statements[0]
         explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + statement
         plan = db.session.connection().exec_driver_sql(explain, parameters).scalar()
@@ -515,8 +516,11 @@ def test_a_word_rarer_than_the_page_is_found_in_one_statement(
             for child in node.get("Plans", []):
                 yield from nodes(child)
 
-        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == walk]
-        assert walks and all(n["Actual Loops"] == 0 for n in walks)
+        # The rows walked: what the walk's LIMIT :recent let through.
+        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
+        assert walks
+        walked = sum(child["Actual Rows"] for n in walks for child in n["Plans"])
+        assert walked == (0 if rare else 42)
 
 
 def test_a_hit_that_no_longer_matches_is_left_out_of_the_page(make_thread, make_comment):
@@ -568,10 +572,10 @@ def test_a_window_of_hidden_matches_still_finds_the_older_ones(
 def test_newest_reads_every_match_when_the_newest_rows_hold_none(
     make_thread, make_comment, monkeypatch, one_page_window
 ):
-    """PostgreSQL, newest first, a word with more matches than the page asks the index
-    for, none of them among the newest RECENT_ROWS rows: the window comes back empty
-    and says so, and all the matches are read."""
-    monkeypatch.setattr(svc, "RECENT_ROWS", 3)
+    """PostgreSQL, a word the statistics do not call rare, none of its matches among the
+    newest WALKED_ROWS rows: the statement reads them through the index instead, newest
+    first and by relevance."""
+    monkeypatch.setattr(svc, "WALKED_ROWS", {"newest": 3, "relevance": 3})
     thread = make_thread()
     old = [make_comment(thread=thread, body=f"A whimbrel, number {i}") for i in range(25)]
     for i in range(5):
@@ -579,6 +583,9 @@ def test_newest_reads_every_match_when_the_newest_rows_hold_none(
     result = run(None, "whimbrel", kind="comment", sort="newest")
     assert [h.id for h in result.hits] == [c.id for c in reversed(old)][: svc.PER_PAGE]
     assert result.has_more
+    result = run(None, "whimbrel", kind="comment")
+    assert {h.id for h in result.hits} <= {c.id for c in old}
+    assert len(result.hits) == svc.PER_PAGE and result.has_more
 
 
 def test_a_long_text_does_not_win_by_its_length_alone(make_thread, make_comment):
@@ -627,12 +634,19 @@ def test_the_statistics_tell_rare_words_from_common_ones(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     make_comment(thread=thread, body="A lone knot")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
-    assert svc._rare_everywhere(svc._engine("knot"))
+    assert svc._rare_everywhere("knot")
     # Ten comments of five or more; a word the statistics do not list is rare.
-    assert not svc._rare_everywhere(svc._engine("heron"))
-    assert not svc._rare_everywhere(svc._engine("knot or heron"))
-    assert not svc._rare_everywhere(svc._engine("knot -heron"))
-    assert svc._rare_everywhere(svc._engine("unheard-of words"))
+    assert not svc._rare_everywhere("heron")
+    # Either word's rows count; a rare required word bounds its alternative's; an
+    # excluded word takes rows away only.
+    assert not svc._rare_everywhere("knot or heron")
+    assert svc._rare_everywhere("knot heron")
+    assert svc._rare_everywhere('"heron knot"')
+    assert svc._rare_everywhere("knot -heron")
+    assert not svc._rare_everywhere("heron -knot")
+    assert svc._rare_everywhere("unheard-of words")
+    # Stop words alone: PostgreSQL looks for nothing, nothing is known.
+    assert not svc._rare_everywhere("the and")
 
 
 @pytest.mark.postgresql_only
@@ -650,9 +664,57 @@ def test_the_statistics_are_read_on_a_machine_started_moments_ago(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
     assert svc._column_statistics()
-    assert not svc._rare_everywhere(svc._engine("heron"))
+    assert not svc._rare_everywhere("heron")
     monkeypatch.setattr(svc, "_column_statistics", lambda: [])
-    assert not svc._rare_everywhere(svc._engine("knot"))
+    assert not svc._rare_everywhere("knot")
+
+
+@pytest.mark.postgresql_only
+@pytest.mark.parametrize("sort", ["relevance", "newest"])
+def test_a_search_of_common_words_scans_no_search_table_whole(
+    make_thread, make_comment, db, monkeypatch, word_classes, sort
+):
+    """`see -point`: two words the statistics call common, always found together, so
+    nothing matches. PostgreSQL guessed them independent and a quarter of the rows
+    matching, and scanned the comments whole to find the page (1,000,001 rows on the
+    scale set). Under the search's settings no plan of its statements scans a search
+    table: the newest rows are walked, then the index asked."""
+    monkeypatch.setattr(svc, "GENERIC_BELOW", 5)
+    thread = make_thread()
+    for i in range(30):
+        make_comment(thread=thread, body=f"See point {i}")
+        make_comment(thread=thread, body=f"Something else {i}")
+    db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
+    statements = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany):
+        statements.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        assert run(None, "see -point", sort=sort).hits == []
+        assert len(run(None, "see", sort=sort).hits) == svc.PER_PAGE
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+
+    def nodes(node):
+        yield node
+        for child in node.get("Plans", []):
+            yield from nodes(child)
+
+    connection = db.session.connection()
+    scanned, explained = set(), 0
+    for statement, parameters in statements:
+        if statement.startswith(("SET ", "RESET ")):
+            connection.exec_driver_sql(statement)
+        elif statement.lstrip().upper().startswith("SELECT") and "search_vector" in statement:
+            plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
+            explained += 1
+            for node in nodes(plan.scalar()[0]["Plan"]):
+                if node["Node Type"] == "Seq Scan":
+                    scanned.add(node["Relation Name"])
+    assert explained >= 2
+    assert not scanned & {"comments", "proposals", "articles"}
 
 
 @pytest.mark.postgresql_only
@@ -717,9 +779,9 @@ def test_a_filter_walks_the_newest_rows_first_for_a_common_word(
     matches to rank (RANKED_MATCHES, 5 here); when they hold them, no statement reads
     every match. When they do not (3 rows here), all the matches are read after all.
     The page is the same."""
-    monkeypatch.setattr(svc, "FILTERED_ROWS", {"newest": recent_rows, "relevance": recent_rows})
+    monkeypatch.setattr(svc, "WALKED_ROWS", {"newest": recent_rows, "relevance": recent_rows})
     monkeypatch.setattr(svc, "RANKED_MATCHES", 5)
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda engine: False)
+    monkeypatch.setattr(svc, "_rare_everywhere", lambda text: False)
     inside, outside = make_round(), make_round()
     here = make_proposal(round=inside, title="Shore birds")
     there = make_proposal(round=outside, title="Inland birds")

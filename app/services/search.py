@@ -72,28 +72,21 @@ SNIPPET_WORDS = 24
 # set, 1,000 take 8), and older matches are a filter (dates) or newest
 # first away.
 RANKED_MATCHES = MAX_PAGE * PER_PAGE
-# PostgreSQL, newest first. A GIN index gives matches in no order, and left
-# to itself the planner walked the whole primary key for a rare word (it
-# cannot tell a rare word from one in 0.5% of rows): 1,000,000 comments read
-# for one match. So a window of the newest matches is found in the first of
-# three ways that gives it:
-# 1. the index is asked for as many matches as the page needs, in no order
-#    (a bitmap scan for a rare word; for a common one the planner scans rows
-#    until it has them, each unpacking its vector: hence the page, not the
-#    window): fewer than that are all the matches, sorted;
-# 2. otherwise the newest RECENT_ROWS rows are walked backwards (the primary
-#    key), which stops as soon as the window is full: a common word;
-# 3. when they do not fill it (a word common only long ago), all the matches
-#    are read through the index and sorted.
-# By relevance, way 1 comes first too: a word with fewer matches than the
-# page needs is ranked from the index's answer, and only a commoner word's
-# newest RANKED_MATCHES are left to the planner (a walk of the primary key
-# or the index, by its guess of the word's share).
+# PostgreSQL. A GIN index gives matches in no order, and for a common word
+# reading all of them costs more than the page (a bitmap of 143,034 comments:
+# 18 ms), while walking the table for them costs a rare word everything (the
+# planner, guessing a word common, read 1,000,000 comments for one match;
+# `see -point`, two words that always come together, is guessed common and
+# matches none). So a search whose words the statistics call common (see
+# `_rare_everywhere`) first walks the newest rows backwards along the primary
+# key, at most this many by sort (for the window newest first, for the
+# RANKED_MATCHES to rank by relevance), and stops as soon as it has what it
+# needs; only when they do not hold it are the matches read through the
+# index, in the same statement: never a scan of a whole table. A search of
+# rare words walks no rows: the index first. The same walk serves a
+# restrictive filter (`_find`), the filters checked on each row.
 RECENT_ROWS = 10_000
-# With a restrictive filter and a common word (PostgreSQL), the newest rows
-# walked for the page (newest first) or the matches to rank (by relevance)
-# before all the matches are read instead (see `_find`).
-FILTERED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
+WALKED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
 # PostgreSQL plans a search's statements for its words each time (a custom
 # plan): the words decide between reading the GIN index and walking the
 # newest rows, and one plan for all words would serve a common word a hundred
@@ -179,12 +172,15 @@ class SearchPage:
 class _Engine:
     """Step 1 and the snippets, on one database."""
 
-    def __init__(self, dialect: str, text: str, expression: str | None = None):
+    def __init__(self, dialect: str, text: str, expression: str | None = None, rare: bool = False):
         self.dialect = dialect
         self.text = text
         # SQLite: an FTS5 expression; PostgreSQL: websearch text, or with
         # `expression` a to_tsquery text.
         self.expression = expression
+        # PostgreSQL: the statistics call every word rare (`_rare_everywhere`):
+        # the index first, no rows walked.
+        self.rare = rare
 
     @property
     def empty(self) -> bool:
@@ -205,33 +201,21 @@ class _Engine:
         With `ranked` (relevance, a window), only the newest RANKED_MATCHES
         matches are ranked (see `_matches_text`).
         """
-        newest = self.newest_window(sort, limit)
         stmt = _matches_text(
-            self.dialect, self.expression is not None, kind, sort,
-            limit is not None, ranked, newest,
-        )  # fmt: skip
-        return stmt.bindparams(**self.params(limit, ranked, newest))
+            self.dialect, self.expression is not None, kind, sort, limit is not None, ranked
+        )
+        return stmt.bindparams(**self.params(sort, limit, ranked))
 
-    def params(
-        self, limit: int | None, ranked: bool, newest: bool, need: int | None = None
-    ) -> dict:
-        """The values `_matches_text` binds (`need`: the rows the page needs, else `limit`)."""
+    def params(self, sort: str, limit: int | None, ranked: bool) -> dict:
+        """The values `_matches_text` binds."""
         params: dict = {"q": self._param}
-        if newest:
-            params["recent"] = RECENT_ROWS
-            params["cap"] = need or limit
         if ranked:
             params["ranked"] = RANKED_MATCHES
-            if self.dialect != "sqlite":
-                # Fewer matches than the cap are all of them, so no more than :ranked.
-                params["cap"] = min(need or limit, RANKED_MATCHES + 1)
         if limit is not None:
             params["limit"] = limit
+            if _walks(self.dialect, sort, ranked):
+                params["recent"] = 0 if self.rare else WALKED_ROWS[sort]
         return params
-
-    def newest_window(self, sort: str, limit: int | None) -> bool:
-        """PostgreSQL, newest first, a window: the index first, then the newest rows."""
-        return self.dialect != "sqlite" and sort == "newest" and limit is not None
 
     def mark_params(self) -> dict:
         """The values `_shown_stmt` binds: the words, and markers no content holds."""
@@ -244,16 +228,23 @@ class _Engine:
         return params
 
 
+def _walks(dialect: str, sort: str, ranked: bool) -> bool:
+    """Whether a window of `_matches_text` walks the newest rows first (PostgreSQL, newest
+    first or the matches to rank; none walked for rare words: :recent is 0)."""
+    return dialect != "sqlite" and (ranked or sort == "newest")
+
+
 @functools.cache
 def _matches_text(
-    dialect: str, expression: bool, kind: str, sort: str, limit: bool, ranked: bool, newest: bool
+    dialect: str, expression: bool, kind: str, sort: str, limit: bool, ranked: bool
 ) -> sa.TextClause:
     """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...).
 
-    `ranked`: relevance among the newest :ranked matches only. The engine
-    walks its posting list (FTS5) or the primary key (PostgreSQL, for a
-    common word; a rare one is read through the index and sorted) newest
-    first, stops at :ranked matches, and ranks those: the rows are read once.
+    `ranked`: relevance among the newest :ranked matches only. FTS5 walks its
+    posting list newest first, stops at :ranked matches, and ranks those.
+    PostgreSQL's windows (newest first, or ranked) walk the newest :recent
+    rows first, and read the matches through the index only when those do
+    not hold enough (see WALKED_ROWS).
     """
     table = _TABLES[kind]
     tsquery = _pg_tsquery(expression)
@@ -267,20 +258,10 @@ def _matches_text(
                 "ORDER BY rowid DESC LIMIT :ranked"
             )
         else:
-            # As newest first (RECENT_ROWS, way 1): the index is asked for as
-            # many matches as the page needs, and fewer are all of them. Only
-            # a word with more lets the planner choose between the index and
-            # a walk of the primary key, which for a word it guessed common
-            # (any word it does not know, on a vocabulary like the scale
-            # set's; two of them with `or`) read the whole table.
             newest_matches = (
                 # B608 (SQL from strings): names are module constants; the words are bound (:q)
-                f"WITH {_indexed_cte(table, tsquery, vector=True)} "  # nosec B608
-                f"SELECT id, {_pg_rank(tsquery)} AS score FROM ("
-                f"SELECT id, {SEARCH_COLUMN} FROM indexed WHERE {_INDEXED} < :cap "
-                f"UNION ALL (SELECT id, {SEARCH_COLUMN} FROM {table} AS walked "
-                f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
-                "ORDER BY id DESC LIMIT :ranked)) AS newest"
+                f"{_walk_or_index(table, tsquery, _pg_rank(tsquery), ':ranked')} "  # nosec B608
+                "SELECT id, score FROM newest"
             )
         sql = f"SELECT id, score FROM ({newest_matches}) AS ranked"  # nosec B608
         if limit:
@@ -291,22 +272,11 @@ def _matches_text(
         score = "-rank" if sort == "relevance" else "rowid"
         order = "rank" if sort == "relevance" else "rowid DESC"
         sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
-    elif newest:
-        # Ways 1 and 2 of RECENT_ROWS in one statement: the walk runs only
-        # when the index gave a full :cap (PostgreSQL checks the condition
-        # once, before it runs the branch). `seen` says how many matches the
-        # window stands for: all of them (way 1), or a full window after a
-        # walk, which says nothing of older matches: `_find` then reads them
-        # all (way 3, a statement of its own: planned with these, its cost for
-        # a common word would make every search pay for JIT compilation).
+    elif limit and _walks(dialect, sort, ranked):
         sql = (
             # B608 (SQL from strings): names are module constants; the words are bound (:q)
-            f"WITH {_indexed_cte(table, tsquery)} "  # nosec B608
-            f"SELECT id, id AS score, seen FROM ("
-            f"SELECT id, count(*) OVER () AS seen FROM indexed WHERE {_INDEXED} < :cap "
-            f"UNION ALL (SELECT id, :limit FROM {_newest_rows(table)} "
-            f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {_INDEXED} = :cap "
-            f"ORDER BY id DESC LIMIT :limit)) AS newest"
+            f"{_walk_or_index(table, tsquery, 'id', ':limit')} "  # nosec B608
+            "SELECT id, score FROM newest"
         )
         order = "id DESC"
     else:
@@ -320,10 +290,7 @@ def _matches_text(
         )
     if limit:
         sql += f" ORDER BY {order} LIMIT :limit"
-    columns = [sa.column("id", sa.Integer), sa.column("score", sa.Float)]
-    if newest:
-        columns.append(sa.column("seen", sa.Integer))
-    return sa.text(sql).columns(*columns)
+    return sa.text(sql).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
 
 
 def _pg_tsquery(expression: bool) -> str:
@@ -340,35 +307,30 @@ def _pg_rank(tsquery: str) -> str:
     return f"ts_rank({SEARCH_COLUMN}, {tsquery}, 1)"
 
 
-_INDEXED = "(SELECT count(*) FROM indexed)"
-
-
 def _newest_rows(table: str) -> str:
     """PostgreSQL: the newest :recent rows of `table` with their search vectors, walked
-    backwards along the primary key (way 2 of RECENT_ROWS), as `recent`."""
+    backwards along the primary key (see WALKED_ROWS), as `recent`."""
     # B608 (SQL from strings): table and column are module constants
     return f"(SELECT id, {SEARCH_COLUMN} FROM {table} ORDER BY id DESC LIMIT :recent) AS recent"  # nosec B608
 
 
-def _indexed_cte(table: str, tsquery: str, vector: bool = False) -> str:
-    """PostgreSQL: up to :cap matches, in no order (way 1 of RECENT_ROWS); with
-    `vector`, their search vectors too (to rank them)."""
-    columns = f"id, {SEARCH_COLUMN}" if vector else "id"
+def _walk_or_index(table: str, tsquery: str, score: str, many: str) -> str:
+    """PostgreSQL: `WITH ... newest AS (...)`, the newest `many` matches of `table`, their
+    id and `score`: from the walk of the newest :recent rows when it finds that many,
+    else from the index (PostgreSQL checks the condition once, before it runs the
+    branch; `id + 0`, so that the index is read and sorted, not the primary key walked).
+    The walk reads at most :recent rows, the index only matches; each branch scores
+    the matches it keeps, once."""
+    walked = "(SELECT count(*) FROM walked)"
     return (
-        # B608 (SQL from strings): table and column are module constants; the words are bound (:q)
-        f"indexed AS MATERIALIZED (SELECT {columns} FROM {table} "  # nosec B608
-        f"WHERE {SEARCH_COLUMN} @@ {tsquery} LIMIT :cap)"
-    )
-
-
-@functools.cache
-def _newest_seen_text(expression: bool, kind: str) -> sa.TextClause:
-    """PostgreSQL, newest first: the `seen` of an empty window (see `_matches_text`)."""
-    tsquery = _pg_tsquery(expression)
-    return sa.text(
-        # B608 (SQL from strings): built from module constants; the words are bound (:q)
-        f"WITH {_indexed_cte(_TABLES[kind], tsquery)} "  # nosec B608
-        "SELECT CASE WHEN count(*) < :cap THEN count(*) ELSE :limit END AS seen FROM indexed"
+        # B608 (SQL from strings): names are module constants; the words are bound (:q)
+        f"WITH walked AS MATERIALIZED (SELECT id, {score} AS score "  # nosec B608
+        f"FROM {_newest_rows(table)} WHERE {SEARCH_COLUMN} @@ {tsquery} "
+        f"ORDER BY id DESC LIMIT {many}), "
+        f"newest AS (SELECT id, score FROM walked WHERE {walked} = {many} "
+        f"UNION ALL SELECT id, {score} FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
+        f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {walked} < {many} "
+        f"ORDER BY id + 0 DESC LIMIT {many}) AS indexed)"
     )
 
 
@@ -440,21 +402,30 @@ def _words_text() -> sa.TextClause:
     return sa.text(f"SELECT tsvector_to_array(to_tsvector('{PG_CONFIG}', :q))")
 
 
-def _rare_everywhere(engine: _Engine) -> bool:
-    """PostgreSQL: whether every word of the search (PostgreSQL's own words of its
-    text, excluded ones too) may match fewer than GENERIC_BELOW rows of each search
-    table, by the planner's statistics (a table never analysed: no)."""
-    words = _words(engine.text)
+def _rare_everywhere(text: str) -> bool:
+    """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of each
+    search table, by the planner's statistics (a table never analysed: no). An
+    alternative (`or`) matches no more rows than the rarest of its required words
+    (PostgreSQL's words of them); excluded words only take rows away; the
+    alternatives' rows add up."""
     columns = _column_statistics()
-    # No statistics at all (no search table found): nothing is known to be rare.
-    return bool(columns) and all(
-        column.most_rows(word) < GENERIC_BELOW for column in columns for word in words
+    groups = [
+        [lexeme for term in group.required for word in term for lexeme in _words(word)]
+        for group in q.parse(text).groups
+    ]
+    # No statistics at all (no search table found), or an alternative PostgreSQL
+    # keeps no required word of (stop words): nothing is known to be rare.
+    if not columns or not groups or not all(groups):
+        return False
+    return all(
+        sum(min(column.most_rows(lexeme) for lexeme in group) for group in groups) < GENERIC_BELOW
+        for column in columns
     )
 
 
 @functools.lru_cache(maxsize=4096)
 def _words(text: str) -> tuple[str, ...]:
-    """PostgreSQL's words (lexemes) of a search text: the same for as long as its
+    """PostgreSQL's words (lexemes) of a text: the same for as long as its
     configuration (PG_CONFIG), so kept."""
     return tuple(db.session.scalar(_words_text(), {"q": text}) or ())
 
@@ -467,17 +438,33 @@ def _plans_for(engine: _Engine, filters: Filters):
     (GENERIC_BELOW) runs on the generic plans: they are the index's, and made once. A
     restrictive filter's are made for their words and values each time (custom): a
     generic plan, made for any round or author, walked a round's comments for a word
-    found in one (0.2 s, where the index and then the filters take 1 ms)."""
-    mode = None
+    found in one (0.2 s, where the index and then the filters take 1 ms). So are a
+    search's of common words: planned for all their matches, the index's branch makes
+    any generic plan look cheaper.
+
+    A search of common words scans no table whole (`enable_seqscan`): it walks the
+    newest rows, or reads the matches through the index (WALKED_ROWS). Left to
+    itself, the planner scanned the comments when the words' matches, guessed from
+    each word's share, were many: `see -point` matches none (the two always come
+    together), and 1,000,001 comments were read to find that out (0.3 s)."""
+    settings = {}
     if engine.dialect != "sqlite":
-        if filters.restrictive:
-            mode = "force_custom_plan"
-        elif _rare_everywhere(engine):
-            mode = "force_generic_plan"
-    if mode is None:
+        if engine.rare and not filters.restrictive:
+            settings["plan_cache_mode"] = "force_generic_plan"
+        else:
+            settings["plan_cache_mode"] = "force_custom_plan"
+        if not engine.rare:
+            settings["enable_seqscan"] = "off"
+            # The index's branch is planned at the cost of every match, and not
+            # run when the walk finds them: no JIT compiling (35 ms) nor parallel
+            # workers started (4 ms) for it.
+            settings["jit"] = "off"
+            settings["max_parallel_workers_per_gather"] = "0"
+    if not settings:
         yield
         return
-    db.session.execute(sa.text(f"SET plan_cache_mode = {mode}"))
+    # Constant names and values; one round trip for the settings, one for their reset.
+    db.session.execute(sa.text("; ".join(f"SET {k} = {v}" for k, v in settings.items())))
     try:
         yield
     finally:
@@ -485,14 +472,14 @@ def _plans_for(engine: _Engine, filters: Filters):
         # and the RESET would only hide the failure behind its own.
         connection = db.session.connection().connection.driver_connection
         if connection.info.transaction_status != TransactionStatus.INERROR:
-            db.session.execute(sa.text("RESET plan_cache_mode"))
+            db.session.execute(sa.text("; ".join(f"RESET {k}" for k in settings)))
 
 
 def _engine(text: str) -> _Engine:
     dialect = db.engine.dialect.name
     if dialect == "sqlite":
         return _Engine(dialect, text, q.fts5_expression(q.parse(text)) or "")
-    return _Engine(dialect, text)
+    return _Engine(dialect, text, rare=_rare_everywhere(text))
 
 
 # --- step 2: the base rows, visible and filtered ----------------------------------------
@@ -577,7 +564,7 @@ class _Seer:
 
 @functools.cache
 def _window_stmt(
-    dialect: str, expression: bool, kind: str, sort: str, ranked: bool, newest: bool, sees: bool
+    dialect: str, expression: bool, kind: str, sort: str, ranked: bool, sees: bool
 ) -> sa.Select:
     """Step 2 over a window of candidates, made once per shape.
 
@@ -586,17 +573,13 @@ def _window_stmt(
     (`window_rows`; fewer than its LIMIT means all of them), so even a page
     that finds nothing knows, without a statement of its own, whether more
     matches lie beyond the window. No row at all: the window was empty.
-    The values (:q, :limit, :ranked, :recent, :cap, :need) are bound when
-    run: an unfiltered search builds no statement (building one cost more
-    than running it).
+    The values (:q, :limit, :ranked, :recent, :need) are bound when run: an
+    unfiltered search builds no statement (building one cost more than
+    running it).
     """
-    matches = _matches_text(dialect, expression, kind, sort, True, ranked, newest).subquery(
-        "matches"
-    )
-    seen = matches.c.seen if newest else sa.func.count().over()
-    candidates = sa.select(matches.c.id, matches.c.score, seen.label("window_rows")).subquery(
-        "cand"
-    )
+    matches = _matches_text(dialect, expression, kind, sort, True, ranked).subquery("matches")
+    seen = sa.func.count().over().label("window_rows")
+    candidates = sa.select(matches.c.id, matches.c.score, seen).subquery("cand")
     rows = _rows_stmt(kind, candidates, _Seer() if sees else None, Filters(), flagged=True)
     return (
         rows.add_columns(candidates.c.window_rows)
@@ -611,15 +594,14 @@ def _window_stmt(
 
 @functools.cache
 def _windows_stmt(
-    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, newest: bool,
-    sees: bool,
+    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, sees: bool
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
     rows (`_window_stmt`), tagged with the kind. The kinds bind the same values."""
     parts = []
     for kind in kinds:
         tag = sa.literal_column(f"'{kind}'", sa.String).label("kind")  # a KINDS name
-        rows = _window_stmt(dialect, expression, kind, sort, ranked, newest, sees)
+        rows = _window_stmt(dialect, expression, kind, sort, ranked, sees)
         rows = rows.subquery(f"window_{kind}")
         parts.append(
             sa.select(
@@ -627,25 +609,12 @@ def _windows_stmt(
                 rows.c.window_rows,
             )
         )  # fmt: skip
-        if newest:
-            # PostgreSQL's walk of the newest rows (way 2 of RECENT_ROWS) may
-            # find none of a word's older matches: a row without an id says
-            # what the window stands for, were it empty (the index asked for
-            # up to :cap matches, again).
-            empty = _newest_seen_text(expression, kind).columns(sa.column("seen", sa.Integer))
-            empty = empty.subquery(f"empty_{kind}")
-            parts.append(
-                sa.select(
-                    tag, sa.null(), sa.null(), sa.null(), sa.false(), empty.c.seen,
-                )
-            )  # fmt: skip
     return sa.union_all(*parts)
 
 
-def _window_shape(engine: _Engine, sort: str, need: int) -> tuple[int, bool, bool]:
-    """The window's size, whether it is ranked, whether it is PostgreSQL's newest first."""
-    window = need * WINDOW_FACTOR + WINDOW_EXTRA
-    return window, sort == "relevance", engine.newest_window(sort, window)
+def _window_size(need: int) -> int:
+    """The candidates a window reads for a page that needs `need` rows."""
+    return need * WINDOW_FACTOR + WINDOW_EXTRA
 
 
 @dataclass
@@ -659,17 +628,14 @@ class _Window:
 
 def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) -> dict:
     """Each kind's window (step 2 over its window of candidates), in one statement."""
-    window, ranked, newest = _window_shape(engine, sort, need)
+    ranked = sort == "relevance"
     stmt = _windows_stmt(
-        engine.dialect, engine.expression is not None, tuple(kinds), sort,
-        ranked, newest, sees_hidden(viewer),
+        engine.dialect, engine.expression is not None, tuple(kinds), sort, ranked,
+        sees_hidden(viewer),
     )  # fmt: skip
-    params = {**engine.params(window, ranked, newest, need), "need": need}
+    params = {**engine.params(sort, _window_size(need), ranked), "need": need}
     found = {kind: _Window() for kind in kinds}
     for row in db.session.execute(stmt, params):
-        if row.id is None:  # PostgreSQL newest first: what an empty window stands for
-            found[row.kind].seen = found[row.kind].seen or row.window_rows
-            continue
         found[row.kind].seen = row.window_rows
         if row.findable:
             found[row.kind].rows.append(row)
@@ -704,20 +670,18 @@ def _find(
             return found.rows
         # A short page: either the window held every match (done) or
         # visibility removed some; a full window means there may be more.
-        window = _window_shape(engine, sort, need)[0]
-        if (found.seen or 0) < window:
+        if (found.seen or 0) < _window_size(need):
             return found.rows
-    elif engine.dialect != "sqlite" and not _rare_everywhere(engine):
+    elif engine.dialect != "sqlite" and not engine.rare:
         # PostgreSQL, a restrictive filter, a common word: the newest rows
-        # first, the filters on each (way 2 of RECENT_ROWS), until the page
-        # (newest first) or RANKED_MATCHES (by relevance, ranked as in the
-        # windows). Enough of them match when the filter holds recent rows
-        # (a date since, an open round): a walk of at most FILTERED_ROWS rows
-        # instead of every match. Too few, and all the matches are read.
+        # first, the filters on each (WALKED_ROWS), until the page (newest
+        # first) or RANKED_MATCHES (by relevance, ranked as in the windows).
+        # Enough of them match when the filter holds recent rows (a date
+        # since, an open round): a walk of at most WALKED_ROWS rows instead of
+        # every match. Too few, and all the matches are read.
         enough = need if sort == "newest" else RANKED_MATCHES
         recent = _recent_text(engine.expression is not None, kind, sort)
-        walk = FILTERED_ROWS[sort]
-        recent = recent.bindparams(q=engine._param, recent=walk).subquery("cand")
+        recent = recent.bindparams(q=engine._param, recent=WALKED_ROWS[sort]).subquery("cand")
         rows = db.session.execute(
             _rows_stmt(kind, recent, viewer, filters).order_by(recent.c.id.desc()).limit(enough)
         ).all()
