@@ -90,7 +90,7 @@ WALKED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
 # PostgreSQL plans a search's statements for its words each time (a custom
 # plan): the words decide between reading the GIN index and walking the
 # newest rows, and one plan for all words would serve a common word a hundred
-# times slower. For words its statistics say are rare in every kind (fewer
+# times slower. For searches its statistics say are rare in every kind (fewer
 # than this many rows estimated in each table), the plan is the index's
 # whatever the words, so those searches run on the generic plan, made once:
 # planning was most of a rare word's search (docs/search.md, "Rare words on
@@ -178,8 +178,8 @@ class _Engine:
         # SQLite: an FTS5 expression; PostgreSQL: websearch text, or with
         # `expression` a to_tsquery text.
         self.expression = expression
-        # PostgreSQL: the statistics call every word rare (`_rare_everywhere`):
-        # the index first, no rows walked.
+        # PostgreSQL: the statistics say the search matches few rows of each
+        # table (`_rare_everywhere`): the index first, no rows walked.
         self.rare = rare
 
     @property
