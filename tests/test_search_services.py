@@ -442,9 +442,15 @@ def test_check_reports_a_missing_index(db):
     db.session.commit()
 
 
-def test_relevance_ranks_the_newest_matches_only(make_thread, make_comment, monkeypatch):
-    """A common word costs no more than a rare one: only the newest matches are ranked."""
+@pytest.mark.parametrize("walked_rows", [10_000, 2])
+def test_relevance_ranks_the_newest_matches_only(
+    make_thread, make_comment, monkeypatch, walked_rows
+):
+    """A common word costs no more than a rare one: only the newest matches are ranked.
+    On PostgreSQL they come from the walk of the newest rows, or (2 rows walked: fewer
+    matches than RANKED_MATCHES) from the index, the same three."""
     monkeypatch.setattr(svc, "RANKED_MATCHES", 3)
+    monkeypatch.setattr(svc, "WALKED_ROWS", {"newest": walked_rows, "relevance": walked_rows})
     thread = make_thread()
     best_but_old = make_comment(thread=thread, body="Plover plover plover plover")
     older = [make_comment(thread=thread, body=f"A plover {i}") for i in range(2)]
