@@ -676,6 +676,24 @@ def test_the_statistics_are_read_on_a_machine_started_moments_ago(
 
 
 @pytest.mark.postgresql_only
+def test_stop_words_alone_are_not_looked_for(
+    make_thread, make_comment, query_counter, word_classes
+):
+    """PostgreSQL drops words as common as "the" from a search: with nothing else the
+    search says so and reads nothing (it walked the newest rows of each table for no
+    word); beside another word, that word is looked for."""
+    thread = make_thread()
+    kept = make_comment(thread=thread, body="The end, and the rest")
+    run(None, "the and")  # the statistics and the words, asked once
+    with query_counter() as counted:
+        result = run(None, "the and")
+    assert result.hits == [] and "not looked for" in result.notes[0]
+    assert counted.count == 0, counted.statements
+    assert [h.id for h in run(None, "the or rest").hits] == [kept.id]
+    assert not run(None, "the or rest").notes
+
+
+@pytest.mark.postgresql_only
 @pytest.mark.parametrize("sort", ["relevance", "newest"])
 def test_a_search_of_common_words_scans_no_search_table_whole(
     make_thread, make_comment, db, monkeypatch, word_classes, sort

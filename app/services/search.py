@@ -402,20 +402,27 @@ def _words_text() -> sa.TextClause:
     return sa.text(f"SELECT tsvector_to_array(to_tsvector('{PG_CONFIG}', :q))")
 
 
+def _lexeme_groups(text: str) -> list[list[str]]:
+    """PostgreSQL: the required words (lexemes) of each alternative (`or`) of a search,
+    as PostgreSQL keeps them: stop words ("the") dropped, and with them an alternative
+    left without a word (websearch_to_tsquery drops it too)."""
+    groups = (
+        [lexeme for term in group.required for word in term for lexeme in _words(word)]
+        for group in q.parse(text).groups
+    )
+    return [group for group in groups if group]
+
+
 def _rare_everywhere(text: str) -> bool:
     """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of each
     search table, by the planner's statistics (a table never analysed: no). An
-    alternative (`or`) matches no more rows than the rarest of its required words
-    (PostgreSQL's words of them); excluded words only take rows away; the
-    alternatives' rows add up."""
+    alternative (`or`) matches no more rows than the rarest of its required words;
+    excluded words only take rows away; the alternatives' rows add up."""
     columns = _column_statistics()
-    groups = [
-        [lexeme for term in group.required for word in term for lexeme in _words(word)]
-        for group in q.parse(text).groups
-    ]
-    # No statistics at all (no search table found), or an alternative PostgreSQL
-    # keeps no required word of (stop words): nothing is known to be rare.
-    if not columns or not groups or not all(groups):
+    groups = _lexeme_groups(text)
+    # No statistics at all (no search table found), or nothing to look for: nothing
+    # is known to be rare.
+    if not columns or not groups:
         return False
     return all(
         sum(min(column.most_rows(lexeme) for lexeme in group) for group in groups) < GENERIC_BELOW
@@ -765,6 +772,12 @@ def search(
     engine = _engine(text)
     if engine.empty:
         result.notes.append("Type at least one word to look for (not only -excluded ones).")
+        return result
+    if engine.dialect != "sqlite" and not _lexeme_groups(text):
+        # PostgreSQL looks for none of them: say so, rather than search for nothing.
+        result.notes.append(
+            "Words as common as “the” or “and” are not looked for: add a more specific one."
+        )
         return result
     with _plans_for(engine, filters):
         _search(engine, result, viewer)
