@@ -16,7 +16,8 @@ next page.
 
 On PostgreSQL a search also says which plans its statements run on
 (`_plans_for`): the generic ones for words its statistics call rare in every
-kind, custom ones with a restrictive filter, PostgreSQL's choice otherwise.
+kind, custom ones otherwise; and a search of common words scans no table
+whole.
 
 Snippets and highlighted titles are made by the engine (FTS5 `snippet()`,
 PostgreSQL `ts_headline`) for the shown rows only, with random markers that
@@ -454,22 +455,16 @@ def _plans_for(engine: _Engine, filters: Filters):
     itself, the planner scanned the comments when the words' matches, guessed from
     each word's share, were many: `see -point` matches none (the two always come
     together), and 1,000,001 comments were read to find that out (0.3 s)."""
-    settings = {}
-    if engine.dialect != "sqlite":
-        if engine.rare and not filters.restrictive:
-            settings["plan_cache_mode"] = "force_generic_plan"
-        else:
-            settings["plan_cache_mode"] = "force_custom_plan"
-        if not engine.rare:
-            settings["enable_seqscan"] = "off"
-            # The index's branch is planned at the cost of every match, and not
-            # run when the walk finds them: no JIT compiling (35 ms) nor parallel
-            # workers started (4 ms) for it.
-            settings["jit"] = "off"
-            settings["max_parallel_workers_per_gather"] = "0"
-    if not settings:
+    if engine.dialect == "sqlite":
         yield
         return
+    generic = engine.rare and not filters.restrictive
+    settings = {"plan_cache_mode": "force_generic_plan" if generic else "force_custom_plan"}
+    if not engine.rare:
+        # The index's branch is planned at the cost of every match, and not run
+        # when the walk finds them: no JIT compiling (35 ms) nor parallel workers
+        # started (4 ms) for it.
+        settings.update(enable_seqscan="off", jit="off", max_parallel_workers_per_gather="0")
     # Constant names and values; one round trip for the settings, one for their reset.
     db.session.execute(sa.text("; ".join(f"SET {k} = {v}" for k, v in settings.items())))
     try:
