@@ -482,6 +482,13 @@ def test_newest_finds_matches_older_than_the_recent_rows(
     assert [h.id for h in result.hits] == newest and result.has_more
 
 
+def _plan_nodes(node: dict):
+    """Every node of a PostgreSQL plan (EXPLAIN's JSON), depth first."""
+    yield node
+    for child in node.get("Plans", []):
+        yield from _plan_nodes(child)
+
+
 @pytest.mark.parametrize("sort", ["newest", "relevance"])
 @pytest.mark.parametrize("rare", [True, False])
 def test_a_word_rarer_than_the_page_is_found_in_one_statement(
@@ -517,13 +524,8 @@ def test_a_word_rarer_than_the_page_is_found_in_one_statement(
         explain = "EXPLAIN (ANALYZE, FORMAT JSON) " + statement
         plan = db.session.connection().exec_driver_sql(explain, parameters).scalar()
 
-        def nodes(node):
-            yield node
-            for child in node.get("Plans", []):
-                yield from nodes(child)
-
         # The rows walked: what the walk's LIMIT :recent let through.
-        walks = [n for n in nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
+        walks = [n for n in _plan_nodes(plan[0]["Plan"]) if n.get("Alias") == "recent"]
         assert walks
         walked = sum(child["Actual Rows"] for n in walks for child in n["Plans"])
         assert walked == (0 if rare else 42)
@@ -721,11 +723,6 @@ def test_a_search_of_common_words_scans_no_search_table_whole(
     finally:
         sa.event.remove(db.engine, "before_cursor_execute", capture)
 
-    def nodes(node):
-        yield node
-        for child in node.get("Plans", []):
-            yield from nodes(child)
-
     connection = db.session.connection()
     scanned, explained = set(), 0
     for statement, parameters in statements:
@@ -734,7 +731,7 @@ def test_a_search_of_common_words_scans_no_search_table_whole(
         elif statement.lstrip().upper().startswith("SELECT") and "search_vector" in statement:
             plan = connection.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters)
             explained += 1
-            for node in nodes(plan.scalar()[0]["Plan"]):
+            for node in _plan_nodes(plan.scalar()[0]["Plan"]):
                 if node["Node Type"] == "Seq Scan":
                     scanned.add(node["Relation Name"])
     assert explained >= 2
