@@ -498,7 +498,9 @@ def test_a_word_rarer_than_the_page_is_found_in_one_statement(
     PostgreSQL a word the statistics call rare is read through the index and walks no
     rows; a word they call common first walks the newest rows (WALKED_ROWS), and when
     those hold too few matches the same statement reads them through the index."""
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda text: rare)
+    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: rare)
+    # Nothing known of the tables' words: a common search walks each table.
+    monkeypatch.setattr(svc, "_estimates", lambda text: {})
     thread = make_thread()
     for i in range(20):
         make_comment(thread=thread, body=f"Nothing to see {i}")
@@ -642,19 +644,19 @@ def test_the_statistics_tell_rare_words_from_common_ones(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     make_comment(thread=thread, body="A lone knot")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
-    assert svc._rare_everywhere("knot")
+    assert svc._rare_everywhere(svc._estimates("knot"))
     # Ten comments of five or more; a word the statistics do not list is rare.
-    assert not svc._rare_everywhere("heron")
+    assert not svc._rare_everywhere(svc._estimates("heron"))
     # Either word's rows count; a rare required word bounds its alternative's; an
     # excluded word takes rows away only.
-    assert not svc._rare_everywhere("knot or heron")
-    assert svc._rare_everywhere("knot heron")
-    assert svc._rare_everywhere('"heron knot"')
-    assert svc._rare_everywhere("knot -heron")
-    assert not svc._rare_everywhere("heron -knot")
-    assert svc._rare_everywhere("unheard-of words")
+    assert not svc._rare_everywhere(svc._estimates("knot or heron"))
+    assert svc._rare_everywhere(svc._estimates("knot heron"))
+    assert svc._rare_everywhere(svc._estimates('"heron knot"'))
+    assert svc._rare_everywhere(svc._estimates("knot -heron"))
+    assert not svc._rare_everywhere(svc._estimates("heron -knot"))
+    assert svc._rare_everywhere(svc._estimates("unheard-of words"))
     # Stop words alone: PostgreSQL looks for nothing, nothing is known.
-    assert not svc._rare_everywhere("the and")
+    assert not svc._rare_everywhere(svc._estimates("the and"))
 
 
 @pytest.mark.postgresql_only
@@ -672,9 +674,9 @@ def test_the_statistics_are_read_on_a_machine_started_moments_ago(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
     assert svc._column_statistics()
-    assert not svc._rare_everywhere("heron")
+    assert not svc._rare_everywhere(svc._estimates("heron"))
     monkeypatch.setattr(svc, "_column_statistics", lambda: [])
-    assert not svc._rare_everywhere("knot")
+    assert not svc._rare_everywhere(svc._estimates("knot"))
 
 
 @pytest.mark.postgresql_only
@@ -780,13 +782,57 @@ def test_what_the_statistics_tell_of_a_word():
     """A table never analysed tells nothing (so: common); one without a list of words
     may match a word on every row; otherwise a listed word's share, or the rarest
     listed share for any other word."""
-    never = svc._ColumnStatistics(-1, None, 1.0)
-    unlisted = svc._ColumnStatistics(500, None, 1.0)
-    listed = svc._ColumnStatistics(10_000, {"see": 0.14, "brief": 0.001}, 0.001)
+    never = svc._ColumnStatistics("comments", -1, None, 1.0)
+    unlisted = svc._ColumnStatistics("comments", 500, None, 1.0)
+    listed = svc._ColumnStatistics("comments", 10_000, {"see": 0.14, "brief": 0.001}, 0.001)
     assert never.most_rows("brief") == float("inf")
     assert unlisted.most_rows("brief") == 500
     assert listed.most_rows("see") == pytest.approx(1_400)
     assert listed.most_rows("zebra") == pytest.approx(10)
+
+
+def test_each_table_is_read_the_way_that_reads_fewer_of_its_rows():
+    """PostgreSQL finds a table's newest matches by walking its newest rows (at most
+    WALKED_ROWS) or by reading every match through the index. By the statistics each
+    table takes the way that reads fewer rows: the walk where the matches are dense
+    enough to meet the ones needed within it, in fewer rows than there are matches.
+    Figures of the scale set: `see` (one comment in seven) walks the comments but
+    reads its 1,400 proposals through the index, where the walk to 1,000 of them read
+    7,000; `5` (one comment in sixty) is too seldom for the walk to meet the 1,000
+    matches ranked by relevance (it read 20,000 rows, then the 16,000 matches)."""
+    walk = svc.WALKED_ROWS
+    see = svc._Engine(
+        "postgresql",
+        "see",
+        estimates={
+            "comments": (143_000, 1_000_000),
+            "proposals": (1_400, 10_000),
+            "articles": (0, 300),
+        },
+    )
+    assert see.walked_rows("comments", "relevance", 1_000) == walk["relevance"]
+    assert see.walked_rows("proposals", "relevance", 1_000) == 0
+    assert see.walked_rows("articles", "relevance", 1_000) == 0
+    # Newest first, a window of 83: 593 proposals walked for 83 of their 1,400 matches.
+    assert see.walked_rows("proposals", "newest", 83) == walk["newest"]
+    five = svc._Engine("postgresql", "5", estimates={"comments": (16_000, 1_000_000)})
+    assert five.walked_rows("comments", "relevance", 1_000) == 0
+    assert five.walked_rows("comments", "newest", 83) == walk["newest"]
+    # The window's values name each kind's table.
+    assert see.params("relevance", 83, True, ["comment", "proposal"]) == {
+        "q": "see",
+        "ranked": svc.RANKED_MATCHES,
+        "limit": 83,
+        "recent_comments": walk["relevance"],
+        "recent_proposals": 0,
+    }
+    # Nothing known of a table (never analysed, or missing): walked, as a common
+    # word's; rare words walk nothing anywhere.
+    never = svc._Engine("postgresql", "x", estimates={"comments": (float("inf"), -1.0)})
+    assert never.walked_rows("comments", "newest", 83) == walk["newest"]
+    assert svc._Engine("postgresql", "x").walked_rows("comments", "newest", 83) == walk["newest"]
+    rare = svc._Engine("postgresql", "x", rare=True, estimates={})
+    assert rare.walked_rows("comments", "newest", 83) == 0
 
 
 @pytest.mark.postgresql_only
@@ -802,7 +848,8 @@ def test_a_filter_walks_the_newest_rows_first_for_a_common_word(
     The page is the same."""
     monkeypatch.setattr(svc, "WALKED_ROWS", {"newest": recent_rows, "relevance": recent_rows})
     monkeypatch.setattr(svc, "RANKED_MATCHES", 5)
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda text: False)
+    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: False)
+    monkeypatch.setattr(svc, "_estimates", lambda text: {})
     inside, outside = make_round(), make_round()
     here = make_proposal(round=inside, title="Shore birds")
     there = make_proposal(round=outside, title="Inland birds")

@@ -78,14 +78,16 @@ RANKED_MATCHES = MAX_PAGE * PER_PAGE
 # 18 ms), while walking the table for them costs a rare word everything (the
 # planner, guessing a word common, read 1,000,000 comments for one match;
 # `see -point`, two words that always come together, is guessed common and
-# matches none). So a search whose words the statistics call common (see
-# `_rare_everywhere`) first walks the newest rows backwards along the primary
-# key, at most this many by sort (for the window newest first, for the
-# RANKED_MATCHES to rank by relevance), and stops as soon as it has what it
-# needs; only when they do not hold it are the matches read through the
-# index, in the same statement: never a scan of a whole table. A search of
-# rare words walks no rows: the index first. The same walk serves a
-# restrictive filter (`_find`), the filters checked on each row.
+# matches none). So in each table where the statistics say a search's words
+# are dense enough (`_Engine.walked_rows`: the walk would meet the matches it
+# needs within this many rows, and in fewer rows than there are matches), it
+# first walks the newest rows backwards along the primary key, at most this
+# many by sort (for the window newest first, for the RANKED_MATCHES to rank by
+# relevance), and stops as soon as it has what it needs; only when they do
+# not hold it are the matches read through the index, in the same statement:
+# never a scan of a whole table. Elsewhere, and for rare words everywhere, it
+# walks no rows: the index first. The same walk serves a restrictive filter
+# (`_find`), the filters checked on each row.
 RECENT_ROWS = 10_000
 WALKED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
 # PostgreSQL plans a search's statements for its words each time (a custom
@@ -173,7 +175,14 @@ class SearchPage:
 class _Engine:
     """Step 1 and the snippets, on one database."""
 
-    def __init__(self, dialect: str, text: str, expression: str | None = None, rare: bool = False):
+    def __init__(
+        self,
+        dialect: str,
+        text: str,
+        expression: str | None = None,
+        rare: bool = False,
+        estimates: dict[str, tuple[float, float]] | None = None,
+    ):
         self.dialect = dialect
         self.text = text
         # SQLite: an FTS5 expression; PostgreSQL: websearch text, or with
@@ -182,6 +191,10 @@ class _Engine:
         # PostgreSQL: the statistics say the search matches few rows of each
         # table (`_rare_everywhere`): the index first, no rows walked.
         self.rare = rare
+        # PostgreSQL: by table, the most rows the search may match and the
+        # table's rows, as the statistics tell (`_estimates`; a table missing
+        # is not known).
+        self.estimates = estimates or {}
 
     @property
     def empty(self) -> bool:
@@ -205,18 +218,41 @@ class _Engine:
         stmt = _matches_text(
             self.dialect, self.expression is not None, kind, sort, limit is not None, ranked
         )
-        return stmt.bindparams(**self.params(sort, limit, ranked))
+        return stmt.bindparams(**self.params(sort, limit, ranked, [kind]))
 
-    def params(self, sort: str, limit: int | None, ranked: bool) -> dict:
-        """The values `_matches_text` binds."""
+    def params(self, sort: str, limit: int | None, ranked: bool, kinds) -> dict:
+        """The values `_matches_text` binds for these kinds."""
         params: dict = {"q": self._param}
         if ranked:
             params["ranked"] = RANKED_MATCHES
         if limit is not None:
             params["limit"] = limit
             if _walks(self.dialect, sort, ranked):
-                params["recent"] = 0 if self.rare else WALKED_ROWS[sort]
+                many = RANKED_MATCHES if ranked else limit
+                for kind in kinds:
+                    table = _TABLES[kind]
+                    params[f"recent_{table}"] = self.walked_rows(table, sort, many)
         return params
+
+    def walked_rows(self, table: str, sort: str, many: int) -> int:
+        """PostgreSQL: how many of `table`'s newest rows to walk for its newest `many`
+        matches before the index is read (WALKED_ROWS[sort], or 0: the index first).
+
+        The walk is the cheaper read when the matches are spread so densely that it
+        meets `many` of them within WALKED_ROWS rows, and in fewer rows than the index
+        would give (all the matches): by the statistics, `many` / share of the table
+        matching <= both. Rare words walk nothing; a table the statistics do not know
+        is walked (the walk still stops at WALKED_ROWS)."""
+        if self.rare:
+            return 0
+        walk = WALKED_ROWS[sort]
+        if table not in self.estimates:
+            return walk
+        matches, rows = self.estimates[table]
+        if matches <= 0:
+            return 0
+        walked_for_many = many * max(rows, 0.0) / matches
+        return walk if walked_for_many <= min(walk, matches) else 0
 
     def mark_params(self) -> dict:
         """The values `_shown_stmt` binds: the words, and markers no content holds."""
@@ -230,8 +266,9 @@ class _Engine:
 
 
 def _walks(dialect: str, sort: str, ranked: bool) -> bool:
-    """Whether a window of `_matches_text` walks the newest rows first (PostgreSQL, newest
-    first or the matches to rank; none walked for rare words: :recent is 0)."""
+    """Whether a window of `_matches_text` may walk the newest rows first (PostgreSQL,
+    newest first or the matches to rank; none walked where `_Engine.walked_rows` says
+    the index is cheaper: :recent_<table> is 0)."""
     return dialect != "sqlite" and (ranked or sort == "newest")
 
 
@@ -243,9 +280,9 @@ def _matches_text(
 
     `ranked`: relevance among the newest :ranked matches only. FTS5 walks its
     posting list newest first, stops at :ranked matches, and ranks those.
-    PostgreSQL's windows (newest first, or ranked) walk the newest :recent
-    rows first, and read the matches through the index only when those do
-    not hold enough (see WALKED_ROWS).
+    PostgreSQL's windows (newest first, or ranked) walk the newest
+    :recent_<table> rows first, and read the matches through the index only
+    when those do not hold enough (see WALKED_ROWS).
     """
     table = _TABLES[kind]
     tsquery = _pg_tsquery(expression)
@@ -309,18 +346,21 @@ def _pg_rank(tsquery: str) -> str:
 
 
 def _newest_rows(table: str) -> str:
-    """PostgreSQL: the newest :recent rows of `table` with their search vectors, walked
-    backwards along the primary key (see WALKED_ROWS), as `recent`."""
-    # B608 (SQL from strings): table and column are module constants
-    return f"(SELECT id, {SEARCH_COLUMN} FROM {table} ORDER BY id DESC LIMIT :recent) AS recent"  # nosec B608
+    """PostgreSQL: the newest :recent_<table> rows of `table` with their search vectors,
+    walked backwards along the primary key (see WALKED_ROWS), as `recent`."""
+    return (
+        # B608 (SQL from strings): table and column are module constants
+        f"(SELECT id, {SEARCH_COLUMN} FROM {table} "  # nosec B608
+        f"ORDER BY id DESC LIMIT :recent_{table}) AS recent"
+    )
 
 
 def _walk_or_index(table: str, tsquery: str, score: str, many: str) -> str:
     """PostgreSQL: `WITH ... newest AS (...)`, the newest `many` matches of `table`, their
-    id and `score`: from the walk of the newest :recent rows when it finds that many,
-    else from the index (PostgreSQL checks the condition once, before it runs the
+    id and `score`: from the walk of the newest :recent_<table> rows when it finds that
+    many, else from the index (PostgreSQL checks the condition once, before it runs the
     branch; `id + 0`, so that the index is read and sorted, not the primary key walked).
-    The walk reads at most :recent rows, the index only matches; each branch scores
+    The walk reads at most :recent_<table> rows, the index only matches; each branch scores
     the matches it keeps, once."""
     walked = "(SELECT count(*) FROM walked)"
     return (
@@ -351,6 +391,7 @@ class _ColumnStatistics:
     (negative: never analysed) and the shares of the column's most common words
     (None: no list), with the rarest listed share, its guess for any other word."""
 
+    table: str
     rows: float
     shares: dict[str, float] | None
     rarest: float
@@ -369,7 +410,7 @@ def _statistics_text() -> sa.TextClause:
     tables = ", ".join(f"'{table}'" for table in _TABLES.values())
     return sa.text(
         # B608 (SQL from strings): names are module constants; nothing is bound
-        "SELECT c.reltuples, s.most_common_elems::text::text[] AS words, "  # nosec B608
+        "SELECT c.relname, c.reltuples, s.most_common_elems::text::text[] AS words, "  # nosec B608
         "s.most_common_elem_freqs AS shares FROM pg_class AS c "
         "JOIN pg_namespace AS n ON n.oid = c.relnamespace AND n.nspname = current_schema() "
         "LEFT JOIN pg_stats AS s ON s.schemaname = n.nspname AND s.tablename = c.relname "
@@ -386,14 +427,14 @@ def _column_statistics() -> list[_ColumnStatistics]:
     # start: a first read may come before WORD_STATISTICS_SECONDS of it).
     if read_at is None or time.monotonic() - read_at > WORD_STATISTICS_SECONDS:
         found = []
-        for rows, words, shares in db.session.execute(_statistics_text()):
+        for table, rows, words, shares in db.session.execute(_statistics_text()):
             if words is None:
-                found.append(_ColumnStatistics(rows, None, 1.0))
+                found.append(_ColumnStatistics(table, rows, None, 1.0))
             else:
                 # After the words' shares come the lowest and highest of them.
                 listed = dict(zip(words, shares[: len(words)], strict=True))
                 rarest = shares[len(words)] if len(shares) > len(words) else 1.0
-                found.append(_ColumnStatistics(rows, listed, rarest))
+                found.append(_ColumnStatistics(table, rows, listed, rarest))
         _word_statistics[key] = (time.monotonic(), found)
     return found
 
@@ -414,21 +455,28 @@ def _lexeme_groups(text: str) -> list[list[str]]:
     return [group for group in groups if group]
 
 
-def _rare_everywhere(text: str) -> bool:
-    """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of each
-    search table, by the planner's statistics (a table never analysed: no). An
-    alternative (`or`) matches no more rows than the rarest of its required words;
-    excluded words only take rows away; the alternatives' rows add up."""
-    columns = _column_statistics()
+def _estimates(text: str) -> dict[str, tuple[float, float]]:
+    """PostgreSQL: by search table, the most rows the search may match and the table's
+    rows, by the planner's statistics (a table never analysed: any number of matches).
+    An alternative (`or`) matches no more rows than the rarest of its required words;
+    excluded words only take rows away; the alternatives' rows add up. Nothing to look
+    for: nothing is known."""
     groups = _lexeme_groups(text)
-    # No statistics at all (no search table found), or nothing to look for: nothing
-    # is known to be rare.
-    if not columns or not groups:
-        return False
-    return all(
-        sum(min(column.most_rows(lexeme) for lexeme in group) for group in groups) < GENERIC_BELOW
-        for column in columns
-    )
+    if not groups:
+        return {}
+    return {
+        column.table: (
+            sum(min(column.most_rows(lexeme) for lexeme in group) for group in groups),
+            column.rows,
+        )
+        for column in _column_statistics()
+    }
+
+
+def _rare_everywhere(estimates: dict[str, tuple[float, float]]) -> bool:
+    """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of each
+    search table (`_estimates`; no statistics at all: no)."""
+    return bool(estimates) and all(matches < GENERIC_BELOW for matches, _ in estimates.values())
 
 
 @functools.lru_cache(maxsize=4096)
@@ -481,7 +529,8 @@ def _engine(text: str) -> _Engine:
     dialect = db.engine.dialect.name
     if dialect == "sqlite":
         return _Engine(dialect, text, q.fts5_expression(q.parse(text)) or "")
-    return _Engine(dialect, text, rare=_rare_everywhere(text))
+    estimates = _estimates(text)
+    return _Engine(dialect, text, rare=_rare_everywhere(estimates), estimates=estimates)
 
 
 # --- step 2: the base rows, visible and filtered ----------------------------------------
@@ -575,7 +624,7 @@ def _window_stmt(
     (`window_rows`; fewer than its LIMIT means all of them), so even a page
     that finds nothing knows, without a statement of its own, whether more
     matches lie beyond the window. No row at all: the window was empty.
-    The values (:q, :limit, :ranked, :recent, :need) are bound when run: an
+    The values (:q, :limit, :ranked, :recent_<table>, :need) are bound when run: an
     unfiltered search builds no statement (building one cost more than
     running it).
     """
@@ -635,7 +684,7 @@ def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) ->
         engine.dialect, engine.expression is not None, tuple(kinds), sort, ranked,
         sees_hidden(viewer),
     )  # fmt: skip
-    params = {**engine.params(sort, _window_size(need), ranked), "need": need}
+    params = {**engine.params(sort, _window_size(need), ranked, kinds), "need": need}
     found = {kind: _Window() for kind in kinds}
     for row in db.session.execute(stmt, params):
         found[row.kind].seen = row.window_rows
@@ -665,6 +714,9 @@ def _find(
             return (source.c.id.desc(),)
         return source.c.score.desc(), source.c.id.desc()
 
+    # What a walk under a restrictive filter looks for: the page's rows, newest
+    # first; the matches to rank, by relevance.
+    enough = need if sort == "newest" else RANKED_MATCHES
     if not filters.restrictive:
         if found is None:
             found = _windows(engine, [kind], sort, viewer, need)[kind]
@@ -674,16 +726,16 @@ def _find(
         # visibility removed some; a full window means there may be more.
         if (found.seen or 0) < _window_size(need):
             return found.rows
-    elif engine.dialect != "sqlite" and not engine.rare:
-        # PostgreSQL, a restrictive filter, a common word: the newest rows
-        # first, the filters on each (WALKED_ROWS), until the page (newest
-        # first) or RANKED_MATCHES (by relevance, ranked as in the windows).
-        # Enough of them match when the filter holds recent rows (a date
-        # since, an open round): a walk of at most WALKED_ROWS rows instead of
-        # every match. Too few, and all the matches are read.
-        enough = need if sort == "newest" else RANKED_MATCHES
+    elif engine.dialect != "sqlite" and (walk := engine.walked_rows(_TABLES[kind], sort, enough)):
+        # PostgreSQL, a restrictive filter, a word common enough to walk for: the
+        # newest rows first, the filters on each (WALKED_ROWS), until the page
+        # (newest first) or RANKED_MATCHES (by relevance, ranked as in the
+        # windows). Enough of them match when the filter holds recent rows (a
+        # date since, an open round): a walk of at most WALKED_ROWS rows instead
+        # of every match. Too few, and all the matches are read.
         recent = _recent_text(engine.expression is not None, kind, sort)
-        recent = recent.bindparams(q=engine._param, recent=WALKED_ROWS[sort]).subquery("cand")
+        recent = recent.bindparams(**{"q": engine._param, f"recent_{_TABLES[kind]}": walk})
+        recent = recent.subquery("cand")
         rows = db.session.execute(
             _rows_stmt(kind, recent, viewer, filters).order_by(recent.c.id.desc()).limit(enough)
         ).all()
@@ -706,7 +758,8 @@ def _find(
 
 @functools.cache
 def _recent_text(expression: bool, kind: str, sort: str) -> sa.TextClause:
-    """PostgreSQL: (id, score) of the matches among the newest :recent rows of `kind`."""
+    """PostgreSQL: (id, score) of the matches among the newest :recent_<table> rows of
+    `kind`."""
     tsquery = _pg_tsquery(expression)
     score = _pg_rank(tsquery) if sort == "relevance" else "id"
     return sa.text(
