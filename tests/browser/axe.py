@@ -18,12 +18,17 @@ def axe_source() -> str:
     return AXE_JS.read_text()
 
 
-def serious_violations(page) -> list[dict]:
-    """Run axe on the page and return its serious and critical violations."""
+def serious_violations(page, rules: tuple[str, ...] | None = None) -> list[dict]:
+    """Run axe on the page (only `rules`, if given) and return its serious and critical
+    violations."""
     # Evaluated through the DevTools protocol, so the page's CSP (no inline
-    # script) does not stop it and need not be loosened.
-    page.evaluate(axe_source())
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    # script) does not stop it and need not be loosened; once per page loaded.
+    if not page.evaluate("() => typeof window.axe !== 'undefined'"):
+        page.evaluate(axe_source())
+    options = {"resultTypes": ["violations"]}
+    if rules is not None:
+        options["runOnly"] = {"type": "rule", "values": list(rules)}
+    result = page.evaluate("async (options) => await axe.run(document, options)", options)
     return [
         {
             "id": v["id"],
