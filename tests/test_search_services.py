@@ -831,8 +831,9 @@ def test_each_table_is_read_the_way_that_reads_fewer_of_its_rows():
     never = svc._Engine("postgresql", "x", estimates={"comments": (float("inf"), -1.0)})
     assert never.walked_rows("comments", "newest", 83) == walk["newest"]
     assert svc._Engine("postgresql", "x").walked_rows("comments", "newest", 83) == walk["newest"]
-    rare = svc._Engine("postgresql", "x", rare=True, estimates={})
-    assert rare.walked_rows("comments", "newest", 83) == 0
+    # (999 of 10,000 proposals would be dense enough to walk for 83, were it not rare.)
+    rare = svc._Engine("postgresql", "x", estimates={"proposals": (999, 10_000)})
+    assert rare.rare and rare.walked_rows("proposals", "newest", 83) == 0
 
 
 @pytest.mark.postgresql_only

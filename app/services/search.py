@@ -180,7 +180,6 @@ class _Engine:
         dialect: str,
         text: str,
         expression: str | None = None,
-        rare: bool = False,
         estimates: dict[str, tuple[float, float]] | None = None,
     ):
         self.dialect = dialect
@@ -188,13 +187,16 @@ class _Engine:
         # SQLite: an FTS5 expression; PostgreSQL: websearch text, or with
         # `expression` a to_tsquery text.
         self.expression = expression
-        # PostgreSQL: the statistics say the search matches few rows of each
-        # table (`_rare_everywhere`): the index first, no rows walked.
-        self.rare = rare
         # PostgreSQL: by table, the most rows the search may match and the
         # table's rows, as the statistics tell (`_estimates`; a table missing
         # is not known).
         self.estimates = estimates or {}
+
+    @property
+    def rare(self) -> bool:
+        """PostgreSQL: the statistics say the search matches few rows of each table
+        (`_rare_everywhere`): the index first, no rows walked, the generic plans."""
+        return _rare_everywhere(self.estimates)
 
     @property
     def empty(self) -> bool:
@@ -529,8 +531,7 @@ def _engine(text: str) -> _Engine:
     dialect = db.engine.dialect.name
     if dialect == "sqlite":
         return _Engine(dialect, text, q.fts5_expression(q.parse(text)) or "")
-    estimates = _estimates(text)
-    return _Engine(dialect, text, rare=_rare_everywhere(estimates), estimates=estimates)
+    return _Engine(dialect, text, estimates=_estimates(text))
 
 
 # --- step 2: the base rows, visible and filtered ----------------------------------------
