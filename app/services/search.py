@@ -14,10 +14,13 @@ whole match set instead. Pages are "more results" pages: each kind reads at
 most offset + page size + 1 rows, and the extra row says whether there is a
 next page.
 
-On PostgreSQL a search also says which plans its statements run on
-(`_plans_for`): the generic ones for words its statistics call rare in every
-kind, custom ones otherwise; and a search of common words scans no table
-whole.
+On PostgreSQL a GIN index gives matches in no order; it also holds each
+row's bucket of ids, and a kind's newest matches are read bucket by bucket,
+newest first (`_newest_matches`), so a page reads the rows it needs plus at
+most one bucket's matches, whatever the words (words the statistics call
+rare: all their few matches at once). A search also says which
+plans its statements run on (`_plans_for`): the generic ones (made once)
+without a restrictive filter, custom ones with one.
 
 Snippets and highlighted titles are made by the engine (FTS5 `snippet()`,
 PostgreSQL `ts_headline`) for the shown rows only, with random markers that
@@ -49,7 +52,14 @@ from ..models import (
     ThreadState,
     User,
 )
-from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN, sqlite_bm25
+from ..models.search_index import (
+    BY_TABLE,
+    PG_CONFIG,
+    SEARCH_BUCKET,
+    SEARCH_COLUMN,
+    pg_bucket_sql,
+    sqlite_bm25,
+)
 from ..models.user import username_key
 from ..visibility import sees_hidden
 from . import search_query as q
@@ -68,36 +78,25 @@ SNIPPET_WORDS = 24
 # of them for any word rarer than that): ranking costs the same for a word
 # in every tenth comment as for a rare one, and recent matches win ties.
 # They are found and ranked in the window's own statement, read once. As
-# many as the pages can show of one kind: the walk to them is most of a
-# common word's search (2,000 took 13 ms of its 23 on the PostgreSQL scale
-# set, 1,000 take 8), and older matches are a filter (dates) or newest
-# first away.
+# many as the pages can show of one kind: reading them is most of a common
+# word's search (2,000 took 13 ms of its 23 on the PostgreSQL scale set,
+# 1,000 take 8), and older matches are a filter (dates) or newest first away.
 RANKED_MATCHES = MAX_PAGE * PER_PAGE
-# PostgreSQL. A GIN index gives matches in no order, and for a common word
-# reading all of them costs more than the page (a bitmap of 143,034 comments:
-# 18 ms), while walking the table for them costs a rare word everything (the
-# planner, guessing a word common, read 1,000,000 comments for one match;
-# `see -point`, two words that always come together, is guessed common and
-# matches none). So in each table where the statistics say a search's words
-# are dense enough (`_Engine.walked_rows`: the walk would meet the matches it
-# needs within this many rows, and in fewer rows than there are matches), it
-# first walks the newest rows backwards along the primary key, at most this
-# many by sort (for the window newest first, for the RANKED_MATCHES to rank by
-# relevance), and stops as soon as it has what it needs; only when they do
-# not hold it are the matches read through the index, in the same statement:
-# never a scan of a whole table. Elsewhere, and for rare words everywhere, it
-# walks no rows: the index first. The same walk serves a restrictive filter
-# (`_find`), the filters checked on each row.
-RECENT_ROWS = 10_000
-WALKED_ROWS = {"newest": RECENT_ROWS, "relevance": 2 * RECENT_ROWS}
-# PostgreSQL plans a search's statements for its words each time (a custom
-# plan): the words decide between reading the GIN index and walking the
-# newest rows, and one plan for all words would serve a common word a hundred
-# times slower. For searches its statistics say are rare in every kind (fewer
-# than this many rows estimated in each table), the plan is the index's
-# whatever the words, so those searches run on the generic plan, made once:
-# planning was most of a rare word's search (docs/search.md, "Rare words on
-# the generic plan").
+# PostgreSQL. A GIN index gives matches in no order; keyed also by each row's
+# bucket of ids (app/models/search_index.py), it gives one bucket's matches at
+# a time, so a kind's newest matches (the window newest first, the
+# RANKED_MATCHES to rank) are read bucket by bucket, newest first, until there
+# are enough (`_newest_matches`): the rows needed plus at most one bucket's
+# matches, for a word in every hundredth row as for one in every row. A
+# restrictive filter first looks among the newest this many matches, the
+# filters on each; only when they hold too few are all the matches read.
+RECENT_MATCHES = 5 * RANKED_MATCHES
+# Except for words PostgreSQL's statistics say are rare in every kind (fewer
+# than this many rows estimated in each table): their matches are read through
+# the index at once, all of them (fewer than this many, a bound of its own),
+# where asking every bucket costs a rare word 245 scans of the index on the
+# scale set's comments (2.7 ms, against 0.02 ms; docs/search.md, "The index by
+# buckets of ids").
 GENERIC_BELOW = RANKED_MATCHES
 # How long a worker keeps PostgreSQL's statistics of the search columns (a
 # new ANALYZE changes them).
@@ -195,7 +194,7 @@ class _Engine:
     @property
     def rare(self) -> bool:
         """PostgreSQL: the statistics say the search matches few rows of each table
-        (`_rare_everywhere`): the index first, no rows walked, the generic plans."""
+        (`_rare_everywhere`): all its matches read through the index at once."""
         return _rare_everywhere(self.estimates)
 
     @property
@@ -218,43 +217,19 @@ class _Engine:
         matches are ranked (see `_matches_text`).
         """
         stmt = _matches_text(
-            self.dialect, self.expression is not None, kind, sort, limit is not None, ranked
-        )
-        return stmt.bindparams(**self.params(sort, limit, ranked, [kind]))
+            self.dialect, self.expression is not None, kind, sort, limit is not None, ranked,
+            self.rare,
+        )  # fmt: skip
+        return stmt.bindparams(**self.params(limit, ranked))
 
-    def params(self, sort: str, limit: int | None, ranked: bool, kinds) -> dict:
-        """The values `_matches_text` binds for these kinds."""
+    def params(self, limit: int | None, ranked: bool) -> dict:
+        """The values `_matches_text` binds."""
         params: dict = {"q": self._param}
         if ranked:
             params["ranked"] = RANKED_MATCHES
         if limit is not None:
             params["limit"] = limit
-            if _walks(self.dialect, sort, ranked):
-                many = RANKED_MATCHES if ranked else limit
-                for kind in kinds:
-                    table = _TABLES[kind]
-                    params[f"recent_{table}"] = self.walked_rows(table, sort, many)
         return params
-
-    def walked_rows(self, table: str, sort: str, many: int) -> int:
-        """PostgreSQL: how many of `table`'s newest rows to walk for its newest `many`
-        matches before the index is read (WALKED_ROWS[sort], or 0: the index first).
-
-        The walk is the cheaper read when the matches are spread so densely that it
-        meets `many` of them within WALKED_ROWS rows, and in fewer rows than the index
-        would give (all the matches): by the statistics, `many` / share of the table
-        matching <= both. Rare words walk nothing; a table the statistics do not know
-        is walked (the walk still stops at WALKED_ROWS)."""
-        if self.rare:
-            return 0
-        walk = WALKED_ROWS[sort]
-        if table not in self.estimates:
-            return walk
-        matches, rows = self.estimates[table]
-        if matches <= 0:
-            return 0
-        walked_for_many = many * max(rows, 0.0) / matches
-        return walk if walked_for_many <= min(walk, matches) else 0
 
     def mark_params(self) -> dict:
         """The values `_shown_stmt` binds: the words, and markers no content holds."""
@@ -267,24 +242,17 @@ class _Engine:
         return params
 
 
-def _walks(dialect: str, sort: str, ranked: bool) -> bool:
-    """Whether a window of `_matches_text` may walk the newest rows first (PostgreSQL,
-    newest first or the matches to rank; none walked where `_Engine.walked_rows` says
-    the index is cheaper: :recent_<table> is 0)."""
-    return dialect != "sqlite" and (ranked or sort == "newest")
-
-
 @functools.cache
 def _matches_text(
-    dialect: str, expression: bool, kind: str, sort: str, limit: bool, ranked: bool
-) -> sa.TextClause:
+    dialect: str, expression: bool, kind: str, sort: str, limit: bool, ranked: bool,
+    rare: bool = False,
+) -> sa.TextClause:  # fmt: skip
     """The SQL of `_Engine.matches`, made once per shape; values bound by name (:q ...).
 
     `ranked`: relevance among the newest :ranked matches only. FTS5 walks its
     posting list newest first, stops at :ranked matches, and ranks those.
-    PostgreSQL's windows (newest first, or ranked) walk the newest
-    :recent_<table> rows first, and read the matches through the index only
-    when those do not hold enough (see WALKED_ROWS).
+    PostgreSQL's windows (newest first, or ranked) read the newest matches
+    bucket by bucket, or, for `rare` words, all of them at once (`_newest_matches`).
     """
     table = _TABLES[kind]
     tsquery = _pg_tsquery(expression)
@@ -298,10 +266,8 @@ def _matches_text(
                 "ORDER BY rowid DESC LIMIT :ranked"
             )
         else:
-            newest_matches = (
-                # B608 (SQL from strings): names are module constants; the words are bound (:q)
-                f"{_walk_or_index(table, tsquery, _pg_rank(tsquery), ':ranked')} "  # nosec B608
-                "SELECT id, score FROM newest"
+            newest_matches = _newest_matches(
+                table, tsquery, _pg_rank(tsquery), ":ranked", rare
             )
         sql = f"SELECT id, score FROM ({newest_matches}) AS ranked"  # nosec B608
         if limit:
@@ -312,16 +278,13 @@ def _matches_text(
         score = "-rank" if sort == "relevance" else "rowid"
         order = "rank" if sort == "relevance" else "rowid DESC"
         sql = f"SELECT rowid AS id, {score} AS score FROM {fts} WHERE {fts} MATCH :q"  # nosec B608
-    elif limit and _walks(dialect, sort, ranked):
-        sql = (
-            # B608 (SQL from strings): names are module constants; the words are bound (:q)
-            f"{_walk_or_index(table, tsquery, 'id', ':limit')} "  # nosec B608
-            "SELECT id, score FROM newest"
-        )
+    elif limit and sort == "newest":
+        newest = _newest_matches(table, tsquery, "id", ":limit", rare)
+        sql = f"SELECT id, score FROM ({newest}) AS newest"  # nosec B608
         order = "id DESC"
     else:
         # Newest first over all matches: `id + 0`, so that no plan walks the
-        # primary key hoping to meet matches (see RECENT_ROWS).
+        # primary key hoping to meet matches.
         score = _pg_rank(tsquery) if sort == "relevance" else "id + 0"
         order = "score DESC, id DESC" if sort == "relevance" else "score DESC"
         sql = (
@@ -347,33 +310,37 @@ def _pg_rank(tsquery: str) -> str:
     return f"ts_rank({SEARCH_COLUMN}, {tsquery}, 1)"
 
 
-def _newest_rows(table: str) -> str:
-    """PostgreSQL: the newest :recent_<table> rows of `table` with their search vectors,
-    walked backwards along the primary key (see WALKED_ROWS), as `recent`."""
-    return (
-        # B608 (SQL from strings): table and column are module constants
-        f"(SELECT id, {SEARCH_COLUMN} FROM {table} "  # nosec B608
-        f"ORDER BY id DESC LIMIT :recent_{table}) AS recent"
-    )
+def _newest_matches(table: str, tsquery: str, score: str, many: str, rare: bool) -> str:
+    """PostgreSQL: (id, `score`) of the newest `many` matches of `table`, newest first.
 
+    `rare` (the statistics say the words match fewer than GENERIC_BELOW rows): all
+    the matches, through the index at once, sorted (`id + 0`, so that no plan walks
+    the primary key hoping to meet them). Otherwise bucket by bucket:
 
-def _walk_or_index(table: str, tsquery: str, score: str, many: str) -> str:
-    """PostgreSQL: `WITH ... newest AS (...)`, the newest `many` matches of `table`, their
-    id and `score`: from the walk of the newest :recent_<table> rows when it finds that
-    many, else from the index (PostgreSQL checks the condition once, before it runs the
-    branch; `id + 0`, so that the index is read and sorted, not the primary key walked).
-    The walk reads at most :recent_<table> rows, the index only matches; each branch scores
-    the matches it keeps, once."""
-    walked = "(SELECT count(*) FROM walked)"
+    The GIN index holds each row's bucket of ids (SEARCH_BUCKET): the buckets are
+    asked newest first, each for its own matches only (one index scan on the bucket
+    and the words, then the rows it names), until `many` are found. So the
+    statement reads `many` matches plus at most the rest of the last bucket's
+    matches, never a row that does not match, whatever the words; a word with fewer
+    matches asks every bucket's index entries, reading only its matches. (The
+    order is the buckets' and each bucket's by id: nothing sorts all the matches.)
+    Each match read is scored in its bucket: carrying the vectors through the sort
+    to score only the `many` kept cost more (4.7 ms against 3.6 for `see` in the
+    scale set's proposals).
+    """
+    if rare:
+        return (
+            # B608 (SQL from strings): names are module constants; the words are bound (:q)
+            f"SELECT id, {score} AS score FROM {table} "  # nosec B608
+            f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id + 0 DESC LIMIT {many}"
+        )
     return (
-        # B608 (SQL from strings): names are module constants; the words are bound (:q)
-        f"WITH walked AS MATERIALIZED (SELECT id, {score} AS score "  # nosec B608
-        f"FROM {_newest_rows(table)} WHERE {SEARCH_COLUMN} @@ {tsquery} "
-        f"ORDER BY id DESC LIMIT {many}), "
-        f"newest AS (SELECT id, score FROM walked WHERE {walked} = {many} "
-        f"UNION ALL SELECT id, {score} FROM (SELECT id, {SEARCH_COLUMN} FROM {table} "
-        f"WHERE {SEARCH_COLUMN} @@ {tsquery} AND {walked} < {many} "
-        f"ORDER BY id + 0 DESC LIMIT {many}) AS indexed)"
+        # B608 (SQL from strings): names and numbers are module constants; the words are bound
+        f"SELECT found.id, found.score FROM generate_series("  # nosec B608
+        f"(SELECT max(id) FROM {table}) / {SEARCH_BUCKET}, 0, -1) AS bucket(n) "
+        f"CROSS JOIN LATERAL (SELECT id, {score} AS score FROM {table} "
+        f"WHERE {pg_bucket_sql()} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery} "
+        f"ORDER BY id DESC) AS found LIMIT {many}"
     )
 
 
@@ -492,29 +459,32 @@ def _words(text: str) -> tuple[str, ...]:
 def _plans_for(engine: _Engine, filters: Filters):
     """PostgreSQL: the plans a search's statements run on, chosen here rather than left
     to PostgreSQL, which after five runs of a prepared statement may switch it to the
-    generic plan when that looks no dearer than the custom ones. A search of rare words
-    (GENERIC_BELOW) runs on the generic plans: they are the index's, and made once. A
-    restrictive filter's are made for their words and values each time (custom): a
-    generic plan, made for any round or author, walked a round's comments for a word
-    found in one (0.2 s, where the index and then the filters take 1 ms). So are a
-    search's of common words: planned for all their matches, the index's branch makes
-    any generic plan look cheaper.
+    generic plan when that looks no dearer than the custom ones. Without a restrictive
+    filter the plans are the same for every word (the buckets, newest first), so the
+    generic ones, made once: planning was most of a rare word's search. A restrictive
+    filter's are made for their words and values each time (custom): a generic plan,
+    made for any round or author, walked a round's comments for a word found in one
+    (0.2 s, where the index and then the filters take 1 ms).
 
-    A search of common words scans no table whole (`enable_seqscan`): it walks the
-    newest rows, or reads the matches through the index (WALKED_ROWS). Left to
-    itself, the planner scanned the comments when the words' matches, guessed from
-    each word's share, were many: `see -point` matches none (the two always come
-    together), and 1,000,001 comments were read to find that out (0.3 s)."""
+    No statement of a search scans a table whole (`enable_seqscan`): they read the
+    index and join rows by key. Left to itself, the planner scanned the comments when
+    it guessed a search's words common: `see -point` matches none (the two always
+    come together), and 1,000,001 comments were read to find that out (0.3 s). When a
+    restrictive filter's newest matches hold too few rows it lets through, all the
+    matches are read, a statement planned at the cost of every match: no JIT compiling
+    (35 ms) nor parallel workers (4 ms) for it."""
     if engine.dialect == "sqlite":
         yield
         return
-    generic = engine.rare and not filters.restrictive
-    settings = {"plan_cache_mode": "force_generic_plan" if generic else "force_custom_plan"}
-    if not engine.rare:
-        # The index's branch is planned at the cost of every match, and not run
-        # when the walk finds them: no JIT compiling (35 ms) nor parallel workers
-        # started (4 ms) for it.
-        settings.update(enable_seqscan="off", jit="off", max_parallel_workers_per_gather="0")
+    if filters.restrictive:
+        settings = {
+            "plan_cache_mode": "force_custom_plan",
+            "enable_seqscan": "off",
+            "jit": "off",
+            "max_parallel_workers_per_gather": "0",
+        }
+    else:
+        settings = {"plan_cache_mode": "force_generic_plan", "enable_seqscan": "off"}
     # Constant names and values; one round trip for the settings, one for their reset.
     db.session.execute(sa.text("; ".join(f"SET {k} = {v}" for k, v in settings.items())))
     try:
@@ -616,7 +586,7 @@ class _Seer:
 
 @functools.cache
 def _window_stmt(
-    dialect: str, expression: bool, kind: str, sort: str, ranked: bool, sees: bool
+    dialect: str, expression: bool, kind: str, sort: str, ranked: bool, sees: bool, rare: bool
 ) -> sa.Select:
     """Step 2 over a window of candidates, made once per shape.
 
@@ -625,11 +595,12 @@ def _window_stmt(
     (`window_rows`; fewer than its LIMIT means all of them), so even a page
     that finds nothing knows, without a statement of its own, whether more
     matches lie beyond the window. No row at all: the window was empty.
-    The values (:q, :limit, :ranked, :recent_<table>, :need) are bound when run: an
+    The values (:q, :limit, :ranked, :need) are bound when run: an
     unfiltered search builds no statement (building one cost more than
     running it).
     """
-    matches = _matches_text(dialect, expression, kind, sort, True, ranked).subquery("matches")
+    matches = _matches_text(dialect, expression, kind, sort, True, ranked, rare)
+    matches = matches.subquery("matches")
     seen = sa.func.count().over().label("window_rows")
     candidates = sa.select(matches.c.id, matches.c.score, seen).subquery("cand")
     rows = _rows_stmt(kind, candidates, _Seer() if sees else None, Filters(), flagged=True)
@@ -646,14 +617,14 @@ def _window_stmt(
 
 @functools.cache
 def _windows_stmt(
-    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, sees: bool
+    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, sees: bool, rare: bool
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
     rows (`_window_stmt`), tagged with the kind. The kinds bind the same values."""
     parts = []
     for kind in kinds:
         tag = sa.literal_column(f"'{kind}'", sa.String).label("kind")  # a KINDS name
-        rows = _window_stmt(dialect, expression, kind, sort, ranked, sees)
+        rows = _window_stmt(dialect, expression, kind, sort, ranked, sees, rare)
         rows = rows.subquery(f"window_{kind}")
         parts.append(
             sa.select(
@@ -683,9 +654,9 @@ def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) ->
     ranked = sort == "relevance"
     stmt = _windows_stmt(
         engine.dialect, engine.expression is not None, tuple(kinds), sort, ranked,
-        sees_hidden(viewer),
+        sees_hidden(viewer), engine.rare,
     )  # fmt: skip
-    params = {**engine.params(sort, _window_size(need), ranked, kinds), "need": need}
+    params = {**engine.params(_window_size(need), ranked), "need": need}
     found = {kind: _Window() for kind in kinds}
     for row in db.session.execute(stmt, params):
         found[row.kind].seen = row.window_rows
@@ -715,7 +686,7 @@ def _find(
             return (source.c.id.desc(),)
         return source.c.score.desc(), source.c.id.desc()
 
-    # What a walk under a restrictive filter looks for: the page's rows, newest
+    # What the newest matches under a restrictive filter look for: the page's rows, newest
     # first; the matches to rank, by relevance.
     enough = need if sort == "newest" else RANKED_MATCHES
     if not filters.restrictive:
@@ -727,16 +698,15 @@ def _find(
         # visibility removed some; a full window means there may be more.
         if (found.seen or 0) < _window_size(need):
             return found.rows
-    elif engine.dialect != "sqlite" and (walk := engine.walked_rows(_TABLES[kind], sort, enough)):
-        # PostgreSQL, a restrictive filter, a word common enough to walk for: the
-        # newest rows first, the filters on each (WALKED_ROWS), until the page
-        # (newest first) or RANKED_MATCHES (by relevance, ranked as in the
-        # windows). Enough of them match when the filter holds recent rows (a
-        # date since, an open round): a walk of at most WALKED_ROWS rows instead
-        # of every match. Too few, and all the matches are read.
+    elif engine.dialect != "sqlite" and not engine.rare:
+        # PostgreSQL, a restrictive filter: the newest RECENT_MATCHES matches, bucket
+        # by bucket, the filters on each, until the page (newest first) or
+        # RANKED_MATCHES (by relevance, ranked as in the windows). Enough of them
+        # pass when the filter holds recent rows (a date since, an open round): at
+        # most RECENT_MATCHES matches read (plus a bucket's) instead of every one.
+        # Too few, and all the matches are read (for rare words, at once).
         recent = _recent_text(engine.expression is not None, kind, sort)
-        recent = recent.bindparams(**{"q": engine._param, f"recent_{_TABLES[kind]}": walk})
-        recent = recent.subquery("cand")
+        recent = recent.bindparams(q=engine._param, recent=RECENT_MATCHES).subquery("cand")
         rows = db.session.execute(
             _rows_stmt(kind, recent, viewer, filters).order_by(recent.c.id.desc()).limit(enough)
         ).all()
@@ -759,15 +729,12 @@ def _find(
 
 @functools.cache
 def _recent_text(expression: bool, kind: str, sort: str) -> sa.TextClause:
-    """PostgreSQL: (id, score) of the matches among the newest :recent_<table> rows of
-    `kind`."""
+    """PostgreSQL: (id, score) of the newest :recent matches of `kind`."""
     tsquery = _pg_tsquery(expression)
     score = _pg_rank(tsquery) if sort == "relevance" else "id"
-    return sa.text(
-        # B608 (SQL from strings): names are module constants; the words are bound (:q)
-        f"SELECT id, {score} AS score FROM {_newest_rows(_TABLES[kind])} "  # nosec B608
-        f"WHERE {SEARCH_COLUMN} @@ {tsquery}"
-    ).columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
+    return sa.text(_newest_matches(_TABLES[kind], tsquery, score, ":recent", False)).columns(
+        sa.column("id", sa.Integer), sa.column("score", sa.Float)
+    )
 
 
 # --- the search ---------------------------------------------------------------------------
