@@ -36,7 +36,7 @@ def one_page_window(monkeypatch):
 
 def next_bucket(db, table: str = "comments") -> None:
     """PostgreSQL: the next row of `table` opens a new bucket of the search index
-    (its ids jump to the next multiple of SEARCH_BUCKET), so a few rows span buckets."""
+    (its ids jump to the next multiple of its bucket), so a few rows span buckets."""
     if db.engine.dialect.name != "postgresql":
         return
     db.session.execute(
@@ -44,7 +44,7 @@ def next_bucket(db, table: str = "comments") -> None:
             f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
             f"(SELECT (coalesce(max(id), 0) / :b + 1) * :b FROM {table}))"
         ),
-        {"b": search_index.SEARCH_BUCKET},
+        {"b": search_index.BY_TABLE[table].bucket},
     )
 
 

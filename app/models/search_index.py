@@ -9,7 +9,7 @@ never touch the index.
 PostgreSQL: a stored generated `search_vector` tsvector column on each
 searched table and a GIN index on it: the database computes it in the
 statement that writes the row. The GIN index also holds each row's bucket
-of ids (`id / SEARCH_BUCKET`, through the btree_gin extension), so that a
+of ids (`id / Indexed.bucket`, through the btree_gin extension), so that a
 search can ask for the matches of one bucket at a time, newest first.
 
 Visibility is not in the index: queries join the base rows and filter
@@ -37,6 +37,13 @@ class Indexed:
     columns: tuple[str, ...]
     # PostgreSQL weights per column: titles rank above bodies.
     weights: tuple[str, ...]
+    # PostgreSQL: ids per bucket of the GIN index (see INDEXED).
+    bucket: int
+
+    @property
+    def bucket_sql(self) -> str:
+        """A row's bucket of ids, as the index holds it (a query must say it so)."""
+        return f"(id / {self.bucket})"
 
     @property
     def fts(self) -> str:
@@ -47,16 +54,6 @@ class Indexed:
         return f"ix_{self.table}_search_vector"
 
 
-INDEXED = (
-    Indexed("proposals", ("title", "body"), ("A", "B")),
-    Indexed("comments", ("body",), ("B",)),
-    Indexed("articles", ("title", "body"), ("A", "B")),
-)
-BY_TABLE = {i.table: i for i in INDEXED}
-SEARCH_COLUMN = "search_vector"
-FTS_SHADOW_SUFFIXES = ("", "_data", "_idx", "_docsize", "_config", "_content")
-
-
 # PostgreSQL. A GIN index gives a word's matches in no order, so reading the
 # newest few of a word found in every tenth comment meant reading all of them.
 # Keyed also by the row's bucket of ids, the index gives the matches of one
@@ -64,14 +61,20 @@ FTS_SHADOW_SUFFIXES = ("", "_data", "_idx", "_docsize", "_config", "_content")
 # only those rows), and a search reads the buckets newest first until it has
 # the matches it needs: the rows it needs plus at most one bucket's matches
 # (app/services/search.py, `_newest_matches`). Larger buckets: fewer index
-# scans for a rare word (every bucket is asked; 245 for 1,000,000 comments, 3 ms);
-# smaller: fewer rows read past the page for a common one.
-SEARCH_BUCKET = 4096
-
-
-def pg_bucket_sql(column: str = "id") -> str:
-    """A row's bucket of ids, as the index holds it (a query must say it so)."""
-    return f"({column} / {SEARCH_BUCKET})"
+# scans for a word with few matches (every bucket is asked: 245 for 1,000,000
+# comments, 2.7 ms); smaller: fewer rows read and ranked past the ones needed
+# for a common word. Proposals and articles, a hundred times fewer than the
+# comments and with longer texts to rank, take smaller buckets (`see`, in a
+# third of the scale set's proposals, read 2,162 of them for the 1,000 to rank
+# in buckets of 4,096).
+INDEXED = (
+    Indexed("proposals", ("title", "body"), ("A", "B"), bucket=1024),
+    Indexed("comments", ("body",), ("B",), bucket=4096),
+    Indexed("articles", ("title", "body"), ("A", "B"), bucket=1024),
+)
+BY_TABLE = {i.table: i for i in INDEXED}
+SEARCH_COLUMN = "search_vector"
+FTS_SHADOW_SUFFIXES = ("", "_data", "_idx", "_docsize", "_config", "_content")
 
 
 def pg_vector_sql(item: Indexed) -> str:
@@ -155,7 +158,7 @@ def _pg_create(item: Indexed) -> list[str]:
         f"ALTER TABLE {item.table} ALTER COLUMN {SEARCH_COLUMN} "
         f"SET STATISTICS {SEARCH_STATISTICS}",
         f"CREATE INDEX IF NOT EXISTS {item.gin} ON {item.table} "
-        f"USING gin ({pg_bucket_sql()}, {SEARCH_COLUMN}) {PG_INDEX_OPTIONS}",
+        f"USING gin ({item.bucket_sql}, {SEARCH_COLUMN}) {PG_INDEX_OPTIONS}",
     ]
 
 
@@ -299,7 +302,7 @@ def check(conn: sa.Connection, deep: bool = False) -> list[str]:
                 continue
             if not index:
                 problems.append(f"search: index {item.gin} is missing")
-            elif pg_bucket_sql() not in index:
+            elif item.bucket_sql not in index:
                 problems.append(
                     f"search: index {item.gin} has no buckets (run `flask search reindex`)"
                 )

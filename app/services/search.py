@@ -55,9 +55,7 @@ from ..models import (
 from ..models.search_index import (
     BY_TABLE,
     PG_CONFIG,
-    SEARCH_BUCKET,
     SEARCH_COLUMN,
-    pg_bucket_sql,
     sqlite_bm25,
 )
 from ..models.user import username_key
@@ -317,7 +315,7 @@ def _newest_matches(table: str, tsquery: str, score: str, many: str, rare: bool)
     the matches, through the index at once, sorted (`id + 0`, so that no plan walks
     the primary key hoping to meet them). Otherwise bucket by bucket:
 
-    The GIN index holds each row's bucket of ids (SEARCH_BUCKET): the buckets are
+    The GIN index holds each row's bucket of ids (`Indexed.bucket`): the buckets are
     asked newest first, each for its own matches only (one index scan on the bucket
     and the words, then the rows it names), until `many` are found. So the
     statement reads `many` matches plus at most the rest of the last bucket's
@@ -334,12 +332,13 @@ def _newest_matches(table: str, tsquery: str, score: str, many: str, rare: bool)
             f"SELECT id, {score} AS score FROM {table} "  # nosec B608
             f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id + 0 DESC LIMIT {many}"
         )
+    item = BY_TABLE[table]
     return (
         # B608 (SQL from strings): names and numbers are module constants; the words are bound
         f"SELECT found.id, found.score FROM generate_series("  # nosec B608
-        f"(SELECT max(id) FROM {table}) / {SEARCH_BUCKET}, 0, -1) AS bucket(n) "
+        f"(SELECT max(id) FROM {table}) / {item.bucket}, 0, -1) AS bucket(n) "
         f"CROSS JOIN LATERAL (SELECT id, {score} AS score FROM {table} "
-        f"WHERE {pg_bucket_sql()} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery} "
+        f"WHERE {item.bucket_sql} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery} "
         f"ORDER BY id DESC) AS found LIMIT {many}"
     )
 

@@ -2,7 +2,7 @@
 
 A GIN index gives a word's matches in no order: to show the newest twenty
 matches of a word found in every tenth comment, a search read all of them or
-walked the newest rows for them. Keyed also by `id / SEARCH_BUCKET` (the
+walked the newest rows for them. Keyed also by `id / Indexed.bucket` (the
 btree_gin extension gives GIN an integer's keys), the index gives the matches
 of one bucket at a time, and a search reads the buckets newest first until it
 has what it needs (app/models/search_index.py, app/services/search.py); it
@@ -34,7 +34,7 @@ def upgrade():
         op.execute(f"DROP INDEX IF EXISTS {item.gin}")
         op.execute(
             f"CREATE INDEX {item.gin} ON {item.table} "
-            f"USING gin ({search_index.pg_bucket_sql()}, {search_index.SEARCH_COLUMN}) "
+            f"USING gin ({item.bucket_sql}, {search_index.SEARCH_COLUMN}) "
             f"{search_index.PG_INDEX_OPTIONS}"
         )
 
