@@ -879,29 +879,55 @@ def test_what_the_statistics_tell_of_a_word():
     assert listed.most_rows("zebra") == pytest.approx(10)
 
 
+def test_a_filter_reads_the_buckets_that_hold_its_newest_matches():
+    """PostgreSQL, a restrictive filter: the newest buckets that hold about the newest
+    RECENT_MATCHES (5,000) matches by the statistics; a word the statistics know nothing
+    of counts as in every row. `see` (one comment in seven) takes nine buckets of
+    4,096 comments; `5` (one in sixty) 77; in proposals' buckets of 1,024, a word in a
+    third of them 14."""
+    engine = svc._Engine(
+        "postgresql",
+        "see",
+        estimates={"comments": (143_000, 1_000_000), "proposals": (3_694, 10_028)},
+    )
+    assert engine.recent_buckets("comments") == 9
+    assert engine.recent_buckets("proposals") == 14
+    assert engine.recent_buckets("articles") == 5  # unknown: 5,000 / 1,024
+    five = svc._Engine("postgresql", "5", estimates={"comments": (16_000, 1_000_000)})
+    assert five.recent_buckets("comments") == 77
+    never = svc._Engine("postgresql", "x", estimates={"comments": (float("inf"), -1.0)})
+    assert never.recent_buckets("comments") == 2
+
+
 @pytest.mark.postgresql_only
 @pytest.mark.parametrize("sort", ["newest", "relevance"])
-@pytest.mark.parametrize("recent_matches, enough", [(1_000, True), (3, False)])
+@pytest.mark.parametrize("recent_matches, enough", [(2 * 4096, True), (3, False)])
 def test_a_filter_looks_among_the_newest_matches_first(
     make_round, make_proposal, make_comment, monkeypatch, query_counter, db,
     recent_matches, enough, sort,
 ):  # fmt: skip
-    """PostgreSQL, a restrictive filter: the newest RECENT_MATCHES matches are read
-    (bucket by bucket) with the filters on each until the page (newest first) or the
-    matches to rank (RANKED_MATCHES, 5 here); when they hold them, no statement reads
-    every match. When they do not (3 matches here), all the matches are read after
-    all. The page is the same."""
+    """PostgreSQL, a restrictive filter: the matches of the newest buckets that hold
+    about RECENT_MATCHES of them are read, newest first, with the filters on each,
+    until the page (newest first) or the matches to rank (RANKED_MATCHES, 5 here);
+    when they hold them, no statement reads every match. When they do not (3: the
+    newest bucket only, which holds the other round's comments), all the matches are
+    read after all. The page is the same."""
     monkeypatch.setattr(svc, "RECENT_MATCHES", recent_matches)
     monkeypatch.setattr(svc, "RANKED_MATCHES", 5)
     monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: False)
+    # Nothing known of the words: as if every row matched (a bucket per 4,096).
+    monkeypatch.setattr(svc, "_estimates", lambda text: {})
     inside, outside = make_round(), make_round()
     here = make_proposal(round=inside, title="Shore birds")
     there = make_proposal(round=outside, title="Inland birds")
-    made = []
-    for i in range(svc.PER_PAGE + 2):
-        made.append(make_comment(thread=here.thread, body=f"A godwit, number {i}"))
-        make_comment(thread=there.thread, body=f"Another godwit {i}")
+    made = [
+        make_comment(thread=here.thread, body=f"A godwit, number {i}")
+        for i in range(svc.PER_PAGE + 2)
+    ]
     make_comment(thread=here.thread, body="A hidden godwit", status=CommentStatus.hidden)
+    next_bucket(db)
+    for i in range(svc.PER_PAGE + 2):
+        make_comment(thread=there.thread, body=f"Another godwit {i}")
     with query_counter() as counted:
         result = run(None, "godwit", round=inside, kind="comment", sort=sort)
     every_match = [
