@@ -530,7 +530,7 @@ def test_relevance_ranks_the_newest_matches_only(
     best match in the oldest), or for a word the statistics call rare from all its
     matches at once, the same three."""
     monkeypatch.setattr(svc, "RANKED_MATCHES", 3)
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: rare)
+    monkeypatch.setattr(svc, "_rare_in", lambda estimates, table: rare)
     thread = make_thread()
     best_but_old = make_comment(thread=thread, body="Plover plover plover plover")
     next_bucket(db)
@@ -551,7 +551,7 @@ def test_newest_reads_the_buckets_newest_first(
     without and with a restrictive filter (which looks among the newest matches
     first, then reads them all). A word the statistics call rare: all its matches read
     at once, the same page."""
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: rare)
+    monkeypatch.setattr(svc, "_rare_in", lambda estimates, table: rare)
     thread = make_thread()
     old = []
     for _ in range(2):
@@ -583,7 +583,7 @@ def test_first_page_reads_the_matches_it_needs_plus_one_bucket(
     the older buckets' matches."""
     monkeypatch.setattr(svc, "RANKED_MATCHES", 25)
     # Not rare, whatever the statistics of the last test say.
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: False)
+    monkeypatch.setattr(svc, "_rare_in", lambda estimates, table: False)
     thread = make_thread()
     per_bucket = 15
     for bucket in range(4):
@@ -613,7 +613,7 @@ def test_a_word_rarer_than_the_page_is_found_in_one_statement(
     PostgreSQL a word the statistics call rare is read through the index at once; for
     any other, every bucket's index entries are asked; either way only the two
     matching comments are read (and joined to their rows)."""
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: rare)
+    monkeypatch.setattr(svc, "_rare_in", lambda estimates, table: rare)
     thread = make_thread()
     for i in range(20):
         make_comment(thread=thread, body=f"Nothing to see {i}")
@@ -712,6 +712,11 @@ def word_classes():
     svc._word_statistics.clear()
 
 
+def rare_everywhere(estimates) -> bool:
+    """Whether a search is rare in every search table, by `_estimates`."""
+    return all(svc._rare_in(estimates, table) for table in ("proposals", "comments", "articles"))
+
+
 def _plans(db, marker: str) -> tuple[int, int]:
     """(generic, custom) plans PostgreSQL made for the prepared statements holding `marker`."""
     row = db.session.execute(
@@ -734,19 +739,19 @@ def test_the_statistics_tell_rare_words_from_common_ones(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     make_comment(thread=thread, body="A lone knot")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
-    assert svc._rare_everywhere(svc._estimates("knot"))
+    assert rare_everywhere(svc._estimates("knot"))
     # Ten comments of five or more; a word the statistics do not list is rare.
-    assert not svc._rare_everywhere(svc._estimates("heron"))
+    assert not rare_everywhere(svc._estimates("heron"))
     # Either word's rows count; a rare required word bounds its alternative's; an
     # excluded word takes rows away only.
-    assert not svc._rare_everywhere(svc._estimates("knot or heron"))
-    assert svc._rare_everywhere(svc._estimates("knot heron"))
-    assert svc._rare_everywhere(svc._estimates('"heron knot"'))
-    assert svc._rare_everywhere(svc._estimates("knot -heron"))
-    assert not svc._rare_everywhere(svc._estimates("heron -knot"))
-    assert svc._rare_everywhere(svc._estimates("unheard-of words"))
+    assert not rare_everywhere(svc._estimates("knot or heron"))
+    assert rare_everywhere(svc._estimates("knot heron"))
+    assert rare_everywhere(svc._estimates('"heron knot"'))
+    assert rare_everywhere(svc._estimates("knot -heron"))
+    assert not rare_everywhere(svc._estimates("heron -knot"))
+    assert rare_everywhere(svc._estimates("unheard-of words"))
     # Stop words alone: PostgreSQL looks for nothing, nothing is known.
-    assert not svc._rare_everywhere(svc._estimates("the and"))
+    assert not rare_everywhere(svc._estimates("the and"))
 
 
 @pytest.mark.postgresql_only
@@ -764,9 +769,9 @@ def test_the_statistics_are_read_on_a_machine_started_moments_ago(
         make_comment(thread=thread, body=f"A heron on the bank {i}")
     db.session.execute(sa.text("ANALYZE proposals, comments, articles"))
     assert svc._column_statistics()
-    assert not svc._rare_everywhere(svc._estimates("heron"))
+    assert not rare_everywhere(svc._estimates("heron"))
     monkeypatch.setattr(svc, "_column_statistics", lambda: [])
-    assert not svc._rare_everywhere(svc._estimates("knot"))
+    assert not rare_everywhere(svc._estimates("knot"))
 
 
 @pytest.mark.postgresql_only
@@ -879,6 +884,26 @@ def test_what_the_statistics_tell_of_a_word():
     assert listed.most_rows("zebra") == pytest.approx(10)
 
 
+def test_each_table_reads_a_word_rare_in_it_at_once():
+    """PostgreSQL: a word the statistics call rare in a table (fewer than GENERIC_BELOW
+    rows) is read there through the index at once, all its few matches; where it is
+    common, bucket by bucket. A table the statistics do not know: by buckets."""
+    engine = svc._Engine(
+        "postgresql",
+        "budget",
+        estimates={"comments": (400, 1_000_000), "proposals": (5_000, 10_000)},
+    )
+    assert engine.rare_in("comments") and not engine.rare_in("proposals")
+    assert not engine.rare_in("articles")
+    for sort in ("newest", "relevance"):
+        ranked = sort == "relevance"
+        comments = str(engine.matches("comment", sort, 83, ranked=ranked))
+        proposals = str(engine.matches("proposal", sort, 83, ranked=ranked))
+        assert "generate_series" not in comments and "id + 0 DESC" in comments
+        assert "generate_series" in proposals
+        assert "generate_series" in str(engine.matches("article", sort, 83, ranked=ranked))
+
+
 def test_a_filter_reads_the_buckets_that_hold_its_newest_matches():
     """PostgreSQL, a restrictive filter: the newest buckets that hold about the newest
     RECENT_MATCHES (5,000) matches by the statistics; a word the statistics know nothing
@@ -914,7 +939,7 @@ def test_a_filter_looks_among_the_newest_matches_first(
     read after all. The page is the same."""
     monkeypatch.setattr(svc, "RECENT_MATCHES", recent_matches)
     monkeypatch.setattr(svc, "RANKED_MATCHES", 5)
-    monkeypatch.setattr(svc, "_rare_everywhere", lambda estimates: False)
+    monkeypatch.setattr(svc, "_rare_in", lambda estimates, table: False)
     # Nothing known of the words: as if every row matched (a bucket per 4,096).
     monkeypatch.setattr(svc, "_estimates", lambda text: {})
     inside, outside = make_round(), make_round()

@@ -91,12 +91,12 @@ RANKED_MATCHES = MAX_PAGE * PER_PAGE
 # buckets the statistics say hold them), the filters on each; only when they
 # hold too few are all the matches read.
 RECENT_MATCHES = 5 * RANKED_MATCHES
-# Except for words PostgreSQL's statistics say are rare in every kind (fewer
-# than this many rows estimated in each table): their matches are read through
-# the index at once, all of them (fewer than this many, a bound of its own),
-# where asking every bucket costs a rare word 245 scans of the index on the
-# scale set's comments (2.7 ms, against 0.02 ms; docs/search.md, "The index by
-# buckets of ids").
+# Except where PostgreSQL's statistics say a search's words are rare (fewer
+# than this many rows estimated in a table): their matches there are read
+# through the index at once, all of them (fewer than this many: a bound of
+# its own), where asking every bucket costs a rare word 245 scans of the
+# index on the scale set's comments (2.7 ms, against 0.02 ms; docs/search.md,
+# "The index by buckets of ids").
 GENERIC_BELOW = RANKED_MATCHES
 # How long a worker keeps PostgreSQL's statistics of the search columns (a
 # new ANALYZE changes them).
@@ -191,11 +191,10 @@ class _Engine:
         # is not known).
         self.estimates = estimates or {}
 
-    @property
-    def rare(self) -> bool:
-        """PostgreSQL: the statistics say the search matches few rows of each table
-        (`_rare_everywhere`): all its matches read through the index at once."""
-        return _rare_everywhere(self.estimates)
+    def rare_in(self, table: str) -> bool:
+        """PostgreSQL: the statistics say the search matches few rows of `table`
+        (`_rare_in`): its matches there are read through the index at once."""
+        return _rare_in(self.estimates, table)
 
     @property
     def empty(self) -> bool:
@@ -218,7 +217,7 @@ class _Engine:
         """
         stmt = _matches_text(
             self.dialect, self.expression is not None, kind, sort, limit is not None, ranked,
-            self.rare,
+            self.rare_in(_TABLES[kind]),
         )  # fmt: skip
         return stmt.bindparams(**self.params(limit, ranked))
 
@@ -451,10 +450,10 @@ def _estimates(text: str) -> dict[str, tuple[float, float]]:
     }
 
 
-def _rare_everywhere(estimates: dict[str, tuple[float, float]]) -> bool:
-    """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of each
-    search table (`_estimates`; no statistics at all: no)."""
-    return bool(estimates) and all(matches < GENERIC_BELOW for matches, _ in estimates.values())
+def _rare_in(estimates: dict[str, tuple[float, float]], table: str) -> bool:
+    """PostgreSQL: whether the search may match fewer than GENERIC_BELOW rows of `table`
+    (`_estimates`; a table the statistics do not know: no)."""
+    return table in estimates and estimates[table][0] < GENERIC_BELOW
 
 
 @functools.lru_cache(maxsize=4096)
@@ -626,14 +625,15 @@ def _window_stmt(
 
 @functools.cache
 def _windows_stmt(
-    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, sees: bool, rare: bool
+    dialect: str, expression: bool, kinds: tuple, sort: str, ranked: bool, sees: bool, rare: tuple
 ) -> sa.CompoundSelect:
     """The windows of several kinds as one statement (one round trip): each kind's
-    rows (`_window_stmt`), tagged with the kind. The kinds bind the same values."""
+    rows (`_window_stmt`; `rare`: by kind, whether its matches are read at once),
+    tagged with the kind. The kinds bind the same values."""
     parts = []
-    for kind in kinds:
+    for kind, rare_here in zip(kinds, rare, strict=True):
         tag = sa.literal_column(f"'{kind}'", sa.String).label("kind")  # a KINDS name
-        rows = _window_stmt(dialect, expression, kind, sort, ranked, sees, rare)
+        rows = _window_stmt(dialect, expression, kind, sort, ranked, sees, rare_here)
         rows = rows.subquery(f"window_{kind}")
         parts.append(
             sa.select(
@@ -663,7 +663,7 @@ def _windows(engine: _Engine, kinds: list[str], sort: str, viewer, need: int) ->
     ranked = sort == "relevance"
     stmt = _windows_stmt(
         engine.dialect, engine.expression is not None, tuple(kinds), sort, ranked,
-        sees_hidden(viewer), engine.rare,
+        sees_hidden(viewer), tuple(engine.rare_in(_TABLES[kind]) for kind in kinds),
     )  # fmt: skip
     params = {**engine.params(_window_size(need), ranked), "need": need}
     found = {kind: _Window() for kind in kinds}
@@ -707,7 +707,7 @@ def _find(
         # visibility removed some; a full window means there may be more.
         if (found.seen or 0) < _window_size(need):
             return found.rows
-    elif engine.dialect != "sqlite" and not engine.rare:
+    elif engine.dialect != "sqlite" and not engine.rare_in(_TABLES[kind]):
         # PostgreSQL, a restrictive filter: about the newest RECENT_MATCHES matches
         # (`_recent_stmt`), newest first, the filters on each, until the page (newest first)
         # or RANKED_MATCHES (by relevance, ranked as in the windows). Enough of them
