@@ -46,6 +46,11 @@ class Indexed:
         return f"(id / {self.bucket})"
 
     @property
+    def newest_bucket_sql(self) -> str:
+        """The bucket of the table's newest row (NULL when it has none)."""
+        return f"(SELECT max(id) FROM {self.table}) / {self.bucket}"  # nosec B608
+
+    @property
     def fts(self) -> str:
         return f"{self.table}_fts"
 
@@ -157,9 +162,16 @@ def _pg_create(item: Indexed) -> list[str]:
         f"GENERATED ALWAYS AS ({pg_vector_sql(item)}) STORED",
         f"ALTER TABLE {item.table} ALTER COLUMN {SEARCH_COLUMN} "
         f"SET STATISTICS {SEARCH_STATISTICS}",
-        f"CREATE INDEX IF NOT EXISTS {item.gin} ON {item.table} "
-        f"USING gin ({item.bucket_sql}, {SEARCH_COLUMN}) {PG_INDEX_OPTIONS}",
+        pg_index_sql(item),
     ]
+
+
+def pg_index_sql(item: Indexed) -> str:
+    """PostgreSQL: the GIN index of a table's words and buckets, as defined now."""
+    return (
+        f"CREATE INDEX IF NOT EXISTS {item.gin} ON {item.table} "
+        f"USING gin ({item.bucket_sql}, {SEARCH_COLUMN}) {PG_INDEX_OPTIONS}"
+    )
 
 
 def create_statements(dialect: str) -> list[str]:

@@ -53,12 +53,7 @@ from ..models import (
     ThreadState,
     User,
 )
-from ..models.search_index import (
-    BY_TABLE,
-    PG_CONFIG,
-    SEARCH_COLUMN,
-    sqlite_bm25,
-)
+from ..models.search_index import BY_TABLE, PG_CONFIG, SEARCH_COLUMN, sqlite_bm25
 from ..models.user import username_key
 from ..visibility import sees_hidden
 from . import search_query as q
@@ -341,14 +336,22 @@ def _newest_matches(table: str, tsquery: str, score: str, many: str, rare: bool)
             f"SELECT id, {score} AS score FROM {table} "  # nosec B608
             f"WHERE {SEARCH_COLUMN} @@ {tsquery} ORDER BY id + 0 DESC LIMIT {many}"
         )
-    item = BY_TABLE[table]
     return (
         # B608 (SQL from strings): names and numbers are module constants; the words are bound
         f"SELECT found.id, found.score FROM generate_series("  # nosec B608
-        f"(SELECT max(id) FROM {table}) / {item.bucket}, 0, -1) AS bucket(n) "
-        f"CROSS JOIN LATERAL (SELECT id, {score} AS score FROM {table} "
-        f"WHERE {item.bucket_sql} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery} "
+        f"{BY_TABLE[table].newest_bucket_sql}, 0, -1) AS bucket(n) "
+        f"CROSS JOIN LATERAL ({_bucket_matches(table, tsquery, score)} "
         f"ORDER BY id DESC) AS found LIMIT {many}"
+    )
+
+
+def _bucket_matches(table: str, tsquery: str, score: str) -> str:
+    """PostgreSQL: (id, `score`) of `table`'s matches in the bucket `bucket.n`, from one
+    scan of its GIN index on the bucket and the words."""
+    return (
+        # B608 (SQL from strings): names are module constants; the words are bound (:q)
+        f"SELECT id, {score} AS score FROM {table} "  # nosec B608
+        f"WHERE {BY_TABLE[table].bucket_sql} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery}"
     )
 
 
@@ -745,11 +748,10 @@ def _recent_stmt(engine: _Engine, kind: str, sort: str, viewer, filters: Filters
     joined to the newest matches as one set, the planner walked the primary key
     through 598,000 comments to merge them with a date filter."""
     table = _TABLES[kind]
-    item = BY_TABLE[table]
     tsquery = _pg_tsquery(engine.expression is not None)
     score = _pg_rank(tsquery) if sort == "relevance" else "id"
     # Integers, as the index holds the buckets; names and numbers are constants.
-    top = f"(SELECT max(id) FROM {table}) / {item.bucket}"  # nosec B608
+    top = BY_TABLE[table].newest_bucket_sql
     recent = sa.bindparam("recent_buckets", engine.recent_buckets(table), sa.Integer)
     last = sa.func.greatest(sa.literal_column(top, sa.Integer) + 1 - recent, 0)
     buckets = (
@@ -758,11 +760,7 @@ def _recent_stmt(engine: _Engine, kind: str, sort: str, viewer, filters: Filters
         .render_derived(name="bucket")
     )
     in_bucket = (
-        sa.text(
-            # B608 (SQL from strings): names are module constants; the words are bound (:q)
-            f"SELECT id, {score} AS score FROM {table} "  # nosec B608
-            f"WHERE {item.bucket_sql} = bucket.n AND {SEARCH_COLUMN} @@ {tsquery}"
-        )
+        sa.text(_bucket_matches(table, tsquery, score))
         .bindparams(q=engine._param)
         .columns(sa.column("id", sa.Integer), sa.column("score", sa.Float))
         .subquery("cand")

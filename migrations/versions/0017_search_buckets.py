@@ -32,11 +32,7 @@ def upgrade():
     op.execute(search_index.PG_EXTENSION)
     for item in search_index.INDEXED:
         op.execute(f"DROP INDEX IF EXISTS {item.gin}")
-        op.execute(
-            f"CREATE INDEX {item.gin} ON {item.table} "
-            f"USING gin ({item.bucket_sql}, {search_index.SEARCH_COLUMN}) "
-            f"{search_index.PG_INDEX_OPTIONS}"
-        )
+        op.execute(search_index.pg_index_sql(item))
 
 
 def downgrade():
